@@ -1,0 +1,57 @@
+# `make run` starts the call center; `make test` runs every test. Both install what they need
+# (Debian packages, a virtualenv, the Asterisk 22 root) on a fresh Debian machine, as root.
+
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+ASTERISK_ROOT ?= /var/cache/callcenter/asterisk-root
+export CALLCENTER_ASTERISK_ROOT := $(ASTERISK_ROOT)
+
+APT_PACKAGES := postgresql sip-tester debootstrap espeak-ng sox python3-venv util-linux procps iproute2
+BIN := $(VENV)/bin
+STAMP := .run/stamps
+
+.PHONY: run test deps apt venv asterisk sounds db lint typecheck clean help
+
+help:
+	@echo "make run   - install what is missing and start the call center (Ctrl-C stops it)"
+	@echo "make test  - install what is missing and run every test (unit and end to end)"
+	@echo "make lint  - ruff and mypy"
+
+run: deps asterisk sounds
+	$(BIN)/callcenter up
+
+test: deps asterisk sounds
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+deps: apt venv
+
+# apt-get runs only when a package is missing, so a warm `make` needs no network.
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+venv: $(STAMP)/venv
+
+$(STAMP)/venv: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@mkdir -p $(STAMP) && touch $@
+
+asterisk: venv
+	$(BIN)/callcenter asterisk-root
+
+sounds: venv
+	$(BIN)/callcenter sounds
+
+lint: venv
+	$(BIN)/ruff check callcenter tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf .run $(VENV) sounds/ru sounds/en

@@ -1,0 +1,143 @@
+"""AMI client on panoramisk: reconnects with backoff, bounds and times out actions.
+
+panoramisk's Manager reconnects after a fixed delay; ``_BackoffManager``
+doubles the delay on every failed attempt (capped) and resets it on a
+successful login, and says in the log when the link goes and comes back.
+Events are not handled in panoramisk's callbacks (which would run as
+fire-and-forget tasks): they are put on one queue, and a single consumer hands
+them on in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from panoramisk import Manager
+from panoramisk.message import Message
+
+from callcenter.errors import PeerError
+
+__all__ = ["AmiActionError", "AmiClient"]
+
+log = logging.getLogger(__name__)
+
+_BACKOFF_FIRST = 0.5
+_BACKOFF_MAX = 10.0
+
+
+class AmiActionError(PeerError):
+    """An AMI action failed, timed out, or the link is down."""
+
+
+class _BackoffManager(Manager):  # type: ignore[misc]
+    def __init__(self, client: AmiClient, **config: Any) -> None:
+        super().__init__(**config)
+        self._client = client
+        self._next_delay = _BACKOFF_FIRST
+        self.stopped = False
+
+    def connect(self, *args: Any, **kwargs: Any) -> Any:
+        if self.stopped:
+            return None
+        # panoramisk schedules the next attempt with self.reconnect_timeout if this one fails.
+        self.reconnect_timeout = self._next_delay
+        self._next_delay = min(self._next_delay * 2, _BACKOFF_MAX)
+        return super().connect(*args, **kwargs)
+
+    def login(self, future: asyncio.Future[Any]) -> bool:
+        authenticated: bool = super().login(future)
+        if authenticated:
+            self._next_delay = _BACKOFF_FIRST
+            self._client._logged_in()
+        else:
+            log.error("AMI login refused for user %r: check the AMI secret", self.config.get("username"))
+        return authenticated
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._client._lost()
+        if not self.stopped:
+            super().connection_lost(exc)
+
+
+class AmiClient:
+    def __init__(self, host: str, port: int, username: str, secret: str,
+                 on_event: Callable[[Message], None], max_in_flight: int = 64,
+                 action_timeout: float = 5.0) -> None:
+        self._host = host
+        self._port = port
+        self._on_event = on_event
+        self._action_timeout = action_timeout
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._events: asyncio.Queue[Message] = asyncio.Queue()
+        self.connected = asyncio.Event()
+        self.reconnects = 0
+        self._ever_connected = False
+        self._manager = _BackoffManager(
+            self,
+            host=host,
+            port=port,
+            username=username,
+            secret=secret,
+            ping_delay=5,
+            ping_interval=5,
+            # Never replay these after a reconnect: an Originate sent twice rings twice.
+            forgetable_actions=("ping", "login", "originate"),
+            log=logging.getLogger("callcenter.asterisk.panoramisk"),
+        )
+        self._manager.register_event("*", self._queue_event)
+
+    def start(self) -> None:
+        self._manager.loop = asyncio.get_running_loop()
+        log.info("AMI connecting to %s:%d", self._host, self._port)
+        self._manager.connect()
+
+    def close(self) -> None:
+        self._manager.stopped = True
+        self._manager.close()
+        self.connected.clear()
+
+    async def dispatch_events(self) -> None:
+        """The single consumer: hands events to ``on_event`` in the order Asterisk sent them."""
+        while True:
+            event = await self._events.get()
+            try:
+                self._on_event(event)
+            except Exception:
+                log.exception("AMI event handler failed on %s", event.get("Event"))
+
+    async def action(self, action: dict[str, str], timeout: float | None = None) -> Message:
+        """Send an action and wait for its response; at most ``max_in_flight`` at once."""
+        if not self.connected.is_set():
+            raise AmiActionError(f"AMI is not connected; {action.get('Action')} not sent")
+        async with self._in_flight:
+            try:
+                async with asyncio.timeout(timeout or self._action_timeout):
+                    response = await self._manager.send_action(dict(action))
+            except TimeoutError:
+                raise AmiActionError(f"AMI {action.get('Action')}: no response in time") from None
+        if isinstance(response, list):
+            return response[0]
+        if not response.success:
+            raise AmiActionError(f"AMI {action.get('Action')} failed: {response.get('Message')}")
+        message: Message = response
+        return message
+
+    def _queue_event(self, manager: Manager, event: Message) -> None:
+        self._events.put_nowait(event)
+
+    def _logged_in(self) -> None:
+        if self._ever_connected:
+            self.reconnects += 1
+            log.warning("AMI reconnected to %s:%d", self._host, self._port)
+        else:
+            log.info("AMI connected to %s:%d", self._host, self._port)
+        self._ever_connected = True
+        self.connected.set()
+
+    def _lost(self) -> None:
+        if self.connected.is_set():
+            log.warning("AMI connection to %s:%d lost; reconnecting with backoff", self._host, self._port)
+        self.connected.clear()

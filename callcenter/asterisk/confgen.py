@@ -1,0 +1,69 @@
+"""Asterisk config that depends on settings, secrets and the dialplan, rendered as text.
+
+asterisk/*.conf in the repository is the readable, fixed part; it #includes
+these generated files from /srv/callcenter/run/generated, so addresses, ports,
+phones and secrets come from one source and no secret is committed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from callcenter.config import Secrets, Settings
+from callcenter.dialplan.model import Dialplan
+
+__all__ = ["render_config", "write_config"]
+
+
+def _quote(value: str) -> str:
+    """Config values are one line; a newline or ';' would end or comment them."""
+    if any(char in value for char in "\r\n;"):
+        raise ValueError(f"{value!r} cannot go into an Asterisk config file")
+    return value
+
+
+def render_config(settings: Settings, secrets: Secrets, dialplan: Dialplan) -> dict[str, str]:
+    """File name -> content of every generated file."""
+    phones = []
+    for agent in dialplan.agents:
+        extension = agent.extension
+        password = agent.password or secrets.phone_passwords[extension]
+        phones.append(
+            f"[{extension}](endpoint-common)\n"
+            f"context = from-phones\n"
+            f"auth = {extension}\n"
+            f"aors = {extension}\n"
+            f'callerid = "{_quote(agent.name)}" <{extension}>\n'
+            f"\n[{extension}]\ntype = auth\nauth_type = userpass\n"
+            f"username = {extension}\npassword = {_quote(password)}\n"
+            f"\n[{extension}]\ntype = aor\nmax_contacts = 1\nremove_existing = yes\nqualify_frequency = 0\n"
+        )
+    return {
+        "asterisk_options.conf": f"systemname = {_quote(settings.node)}\n",
+        "pjsip_transport.conf": (
+            "[transport-udp]\ntype = transport\nprotocol = udp\n"
+            f"bind = {settings.sip_host}:{settings.sip_port}\n"
+        ),
+        "pjsip_carrier_match.conf": f"match = {_quote(settings.carrier_address)}\n",
+        "pjsip_phones.conf": "\n".join(phones),
+        "manager_general.conf": f"port = {settings.ami_port}\nbindaddr = {settings.ami_host}\n",
+        "manager_users.conf": (
+            f"[{settings.ami_username}]\n"
+            f"secret = {_quote(secrets.ami_secret)}\n"
+            "deny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.0/255.0.0.0\n"
+            "read = system,call,agent,user,config,dtmf,reporting,cdr,dialplan\n"
+            "write = system,call,agent,user,config,command,reporting,originate\n"
+        ),
+        "extensions_globals.conf": f"CC_AGI_URL = agi://{settings.agi_host}:{settings.agi_port}\n",
+    }
+
+
+def write_config(directory: Path, files: dict[str, str]) -> None:
+    """Write the files, private to root (they hold secrets); replace each atomically."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        target = directory / name
+        temporary = target.with_suffix(".tmp")
+        temporary.touch(mode=0o600)
+        temporary.write_text(text)
+        temporary.replace(target)

@@ -1,0 +1,132 @@
+"""Settings: defaults, then the environment (CALLCENTER_*). Secrets live in the run directory.
+
+Nothing secret is in the repository: the AMI secret, the database password and
+phone passwords not given in the dialplan are generated on first use into
+``<run dir>/secrets.json`` (mode 0600) and kept from then on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from callcenter.errors import ConfigError
+
+__all__ = ["Secrets", "Settings"]
+
+_CHECKOUT = Path(__file__).resolve().parent.parent
+_PREFIX = "CALLCENTER_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = _CHECKOUT  # holds asterisk/, sounds/, dialplans/
+    run_dir: Path = _CHECKOUT / ".run"
+    dialplan_dir: Path = _CHECKOUT / "dialplans"
+    asterisk_root: Path = Path("/var/cache/callcenter/asterisk-root")
+    node: str = field(default_factory=socket.gethostname)
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 5060
+    carrier_address: str = "127.0.0.2"
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_username: str = "callcenter"
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    pg_port: int = 5433
+    database_url: str = ""  # empty: the private cluster under run_dir
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            raw = environ.get(_PREFIX + item.name.upper())
+            if raw is None or raw == "":
+                continue
+            if item.type == "Path":
+                values[item.name] = Path(raw).resolve()
+            elif item.type == "int":
+                try:
+                    values[item.name] = int(raw)
+                except ValueError:
+                    raise ConfigError(f"{_PREFIX}{item.name.upper()}={raw!r} is not a whole number") from None
+            else:
+                values[item.name] = raw
+        settings = cls(**values)
+        # The run directory's children follow it unless set on their own.
+        if "run_dir" not in values and "home" in values:
+            settings = replace(settings, run_dir=settings.home / ".run")
+        if "dialplan_dir" not in values and "home" in values:
+            settings = replace(settings, dialplan_dir=settings.home / "dialplans")
+        return settings
+
+    @property
+    def asterisk_config_dir(self) -> Path:
+        return self.home / "asterisk"
+
+    @property
+    def sounds_dir(self) -> Path:
+        return self.home / "sounds"
+
+    @property
+    def asterisk_state_dir(self) -> Path:
+        """Mounted into the Asterisk root: generated config, logs, spool, astdb, recordings."""
+        return self.run_dir / "asterisk"
+
+    @property
+    def spool_dir(self) -> Path:
+        """Call records waiting for PostgreSQL."""
+        return self.run_dir / "spool"
+
+    @property
+    def pg_data_dir(self) -> Path:
+        return self.run_dir / "pg"
+
+    def database_dsn(self, secrets: Secrets) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"postgresql+psycopg://callcenter:{secrets.db_password}@127.0.0.1:{self.pg_port}/callcenter"
+
+
+@dataclass(frozen=True)
+class Secrets:
+    ami_secret: str
+    db_password: str
+    phone_passwords: dict[str, str]
+
+    @classmethod
+    def load(cls, run_dir: Path, extensions: list[str] | tuple[str, ...] = ()) -> Secrets:
+        """Read the run directory's secrets, generating (and saving) any that are missing."""
+        path = run_dir / "secrets.json"
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            data = {}
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"{path}: cannot read secrets ({error}); fix or delete the file") from None
+        changed = False
+        for key in ("ami_secret", "db_password"):
+            if not data.get(key):
+                data[key] = secrets.token_urlsafe(24)
+                changed = True
+        phones = data.setdefault("phone_passwords", {})
+        for extension in extensions:
+            if not phones.get(extension):
+                phones[extension] = secrets.token_urlsafe(12)
+                changed = True
+        if changed:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".tmp")
+            temporary.touch(mode=0o600)
+            temporary.write_text(json.dumps(data, indent=2) + "\n")
+            temporary.replace(path)
+        ami_secret = os.environ.get(_PREFIX + "AMI_SECRET") or data["ami_secret"]
+        return cls(ami_secret=ami_secret, db_password=data["db_password"], phone_passwords=dict(phones))

@@ -1,0 +1,1 @@
+"""The admin-edited dialplan: YAML in, a typed and validated model out."""

@@ -1,0 +1,1 @@
+"""The IVR: a pure interpreter of dialplan menus, shared by live calls and the simulator."""

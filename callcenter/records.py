@@ -1,0 +1,66 @@
+"""The call-detail record: one per call, keyed by the Asterisk node and the call's linkedid."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["CallRecord", "IvrStep", "Outcome"]
+
+
+class Outcome(StrEnum):
+    COMPLETED = "completed"  # the caller reached an end the dialplan defines (message, queue, ...)
+    NO_VALID_INPUT = "no_valid_input"  # retries ran out on timeouts or invalid keys
+    ABANDONED = "abandoned"  # the caller hung up before an end was reached
+    REFUSED = "refused"  # the call was not answered (unknown number, blacklist, ...)
+    FAILED = "failed"  # our fault or Asterisk's; the caller was sent to the fallback
+
+
+@dataclass(frozen=True)
+class IvrStep:
+    menu: str
+    key: str | None  # None: the caller pressed nothing before the timeout
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    node: str  # the Asterisk system name: a linkedid is unique per node only
+    linkedid: str
+    uniqueid: str
+    dialled_raw: str
+    dialled_number: str | None  # normalized (E.164); None when the dialled text is not a number
+    caller_number: str
+    caller_name: str
+    started_at: datetime
+    ended_at: datetime
+    outcome: Outcome
+    outcome_reason: str = ""
+    answered_at: datetime | None = None
+    language: str = ""
+    ivr_path: tuple[IvrStep, ...] = field(default=())
+
+    @property
+    def digits(self) -> str:
+        """The keys pressed, in order, as one string."""
+        return "".join(step.key for step in self.ivr_path if step.key)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, datetime):
+                data[key] = value.isoformat()
+        data["outcome"] = str(self.outcome)
+        data["ivr_path"] = [asdict(step) for step in self.ivr_path]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallRecord:
+        values = dict(data)
+        for key in ("started_at", "ended_at", "answered_at"):
+            if values.get(key) is not None:
+                values[key] = datetime.fromisoformat(values[key])
+        values["outcome"] = Outcome(values["outcome"])
+        values["ivr_path"] = tuple(IvrStep(**step) for step in values.get("ivr_path", ()))
+        return cls(**values)

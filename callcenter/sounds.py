@@ -1,0 +1,81 @@
+"""The project's own prompts: text in sounds/prompts.tsv, audio made with espeak-ng and sox.
+
+Prompts are made in the codecs used on the wire (A-law and mu-law at 8 kHz),
+so Asterisk plays them without transcoding. A prompt is remade only when its
+text changes (the text is kept beside the audio).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from callcenter.errors import ConfigError
+
+__all__ = ["PROMPT_FORMATS", "PromptText", "build_prompts", "read_prompt_texts"]
+
+log = logging.getLogger(__name__)
+
+PROMPT_FORMATS = ("alaw", "ulaw")
+_VOICES = {"ru": "ru", "en": "en-us"}
+
+
+@dataclass(frozen=True)
+class PromptText:
+    language: str
+    name: str
+    text: str
+
+
+def read_prompt_texts(table: Path) -> list[PromptText]:
+    prompts = []
+    with table.open(newline="", encoding="utf-8") as handle:
+        for line, row in enumerate(csv.DictReader(handle, delimiter="\t"), start=2):
+            language, name, text = row.get("language"), row.get("name"), row.get("text")
+            if not language or not name or not text:
+                raise ConfigError(f"{table}:{line}: expected three tab-separated columns: language, name, text")
+            if language not in _VOICES:
+                raise ConfigError(f"{table}:{line}: language {language!r} is not one of {sorted(_VOICES)}")
+            if ".." in name or name.startswith("/"):
+                raise ConfigError(f"{table}:{line}: prompt name {name!r} must be a relative path")
+            prompts.append(PromptText(language, name, text))
+    return prompts
+
+
+def build_prompts(sounds_dir: Path) -> int:
+    """Make the audio of every prompt whose text changed; return how many were made."""
+    for tool in ("espeak-ng", "sox"):
+        if shutil.which(tool) is None:
+            raise ConfigError(f"{tool} is not installed (apt-get install espeak-ng sox)")
+    made = 0
+    for prompt in read_prompt_texts(sounds_dir / "prompts.tsv"):
+        base = sounds_dir / prompt.language / prompt.name
+        text_file = base.with_suffix(".txt")
+        up_to_date = all(base.with_suffix("." + fmt).exists() for fmt in PROMPT_FORMATS)
+        if up_to_date and text_file.exists() and text_file.read_text(encoding="utf-8") == prompt.text:
+            continue
+        base.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as scratch:
+            wav = Path(scratch) / "speech.wav"
+            subprocess.run(
+                ["espeak-ng", "-v", _VOICES[prompt.language], "-s", "150", "-w", str(wav), prompt.text],
+                check=True,
+                capture_output=True,
+            )
+            for fmt in PROMPT_FORMATS:
+                encoding = "a-law" if fmt == "alaw" else "u-law"
+                subprocess.run(
+                    ["sox", str(wav), "-t", "raw", "-r", "8000", "-c", "1", "-e", encoding,
+                     str(base.with_suffix("." + fmt))],
+                    check=True,
+                    capture_output=True,
+                )
+        text_file.write_text(prompt.text, encoding="utf-8")
+        made += 1
+        log.info("made prompt %s/%s", prompt.language, prompt.name)
+    return made

@@ -1,0 +1,1 @@
+"""PostgreSQL: tables, migrations, the durable record writer and report queries."""

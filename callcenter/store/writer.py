@@ -1,0 +1,207 @@
+"""Call records to PostgreSQL: batched, idempotent, and journalled to local disk first.
+
+``submit`` appends the record to a journal segment in the spool directory
+before anything else, so a database outage or a killed service loses nothing.
+The flush task writes what is pending in batches with INSERT ... ON CONFLICT
+(node, linkedid) DO UPDATE: writing a record twice (a replay after a crash)
+leaves one row. A segment is deleted only once every record in it is in
+PostgreSQL; segments left by an earlier run are replayed at start. While
+PostgreSQL is unreachable, the writer retries with backoff and says so once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from callcenter.records import CallRecord
+from callcenter.store.tables import calls
+
+__all__ = ["RecordWriter", "record_row"]
+
+log = logging.getLogger(__name__)
+
+_RETRY_FIRST = 0.5
+_RETRY_MAX = 30.0
+
+
+def record_row(record: CallRecord) -> dict[str, Any]:
+    return {
+        "node": record.node,
+        "linkedid": record.linkedid,
+        "uniqueid": record.uniqueid,
+        "dialled_raw": record.dialled_raw,
+        "dialled_number": record.dialled_number,
+        "caller_number": record.caller_number,
+        "caller_name": record.caller_name,
+        "language": record.language,
+        "started_at": record.started_at,
+        "answered_at": record.answered_at,
+        "ended_at": record.ended_at,
+        "ivr_path": [{"menu": step.menu, "key": step.key} for step in record.ivr_path],
+        "digits": record.digits,
+        "outcome": str(record.outcome),
+        "outcome_reason": record.outcome_reason,
+    }
+
+
+class RecordWriter:
+    def __init__(self, engine: AsyncEngine, spool_dir: Path, batch_size: int = 500) -> None:
+        self._engine = engine
+        self._spool_dir = spool_dir
+        self._batch_size = batch_size
+        self._pending: list[CallRecord] = []
+        self._sealed: list[Path] = []  # segments whose records are all in _pending or written
+        self._segment: IO[str] | None = None
+        self._segment_path: Path | None = None
+        self._sequence = 0
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._outage_since: float | None = None
+        self.written = 0
+
+    @property
+    def pending(self) -> int:
+        """Records not yet in PostgreSQL."""
+        return len(self._pending)
+
+    def recover(self) -> int:
+        """Load the segments an earlier run left behind; return how many records they hold."""
+        self._spool_dir.mkdir(parents=True, exist_ok=True)
+        recovered = 0
+        for path in sorted(self._spool_dir.glob("segment-*.jsonl")):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    self._pending.append(CallRecord.from_json(json.loads(line)))
+                    recovered += 1
+                except (ValueError, TypeError, KeyError) as error:
+                    # A line cut short by a crash mid-write; everything before it is intact.
+                    log.error("%s:%d: unreadable spooled record skipped (%s)", path, number, error)
+            self._sealed.append(path)
+        if recovered:
+            log.warning("replaying %d call records spooled by an earlier run", recovered)
+            self._wake.set()
+        return recovered
+
+    def submit(self, record: CallRecord) -> None:
+        """Journal the record, then queue it for PostgreSQL. Never blocks on the database."""
+        if self._segment is None:
+            self._sequence += 1
+            self._spool_dir.mkdir(parents=True, exist_ok=True)
+            name = f"segment-{time.time_ns():020d}-{self._sequence:06d}.jsonl"
+            self._segment_path = self._spool_dir / name
+            self._segment = self._segment_path.open("a", encoding="utf-8")
+        self._segment.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+        self._segment.flush()
+        self._pending.append(record)
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Flush pending records until stopped; keep retrying while PostgreSQL is away."""
+        try:
+            await self._flush_until_stopped()
+        finally:
+            if self._segment is not None:
+                self._segment.close()
+                self._segment = None
+            if self._pending:
+                log.warning("%d call records stay spooled in %s until the next start",
+                            len(self._pending), self._spool_dir)
+
+    async def _flush_until_stopped(self) -> None:
+        delay = _RETRY_FIRST
+        while True:
+            if not self._pending:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if await self.flush():
+                delay = _RETRY_FIRST
+            else:
+                if self._closing:
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX)
+
+    async def flush(self) -> bool:
+        """Write everything pending now; True when nothing is left."""
+        self._seal()
+        batch_start = 0
+        records = list(self._pending)
+        try:
+            while batch_start < len(records):
+                batch = records[batch_start : batch_start + self._batch_size]
+                await self._write(batch)
+                batch_start += len(batch)
+        except (DBAPIError, OSError) as error:
+            del self._pending[:batch_start]
+            self.written += batch_start
+            if self._outage_since is None:
+                self._outage_since = time.monotonic()
+                log.error("PostgreSQL unreachable; spooling call records to %s (%s)",
+                          self._spool_dir, str(error).splitlines()[0])
+            return False
+        del self._pending[: len(records)]
+        self.written += len(records)
+        if self._outage_since is not None:
+            log.warning("PostgreSQL is back after %.0f s; spooled call records written",
+                        time.monotonic() - self._outage_since)
+            self._outage_since = None
+        if not self._pending:
+            for path in self._sealed:
+                path.unlink(missing_ok=True)
+            self._sealed.clear()
+        return not self._pending
+
+    def stop(self) -> None:
+        """Ask ``run`` to write what it can once more and return; the rest stays spooled."""
+        self._closing = True
+        self._wake.set()
+
+    def _seal(self) -> None:
+        """Close the current segment: the records in it are pending from now on, in order."""
+        if self._segment is not None and self._segment_path is not None:
+            self._segment.close()
+            self._sealed.append(self._segment_path)
+            self._segment = None
+            self._segment_path = None
+
+    async def _write(self, batch: Sequence[CallRecord]) -> None:
+        try:
+            await self._upsert([record_row(record) for record in batch])
+        except (DataError, IntegrityError):
+            # One bad record must not block the rest: write one at a time, set the bad ones aside.
+            for record in batch:
+                try:
+                    await self._upsert([record_row(record)])
+                except (DataError, IntegrityError) as error:
+                    self._reject(record, error)
+
+    async def _upsert(self, rows: list[dict[str, Any]]) -> None:
+        statement = insert(calls).values(rows)
+        statement = statement.on_conflict_do_update(
+            constraint="calls_node_linkedid_key",
+            set_={name: statement.excluded[name] for name in rows[0] if name not in ("node", "linkedid")},
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+
+    def _reject(self, record: CallRecord, error: Exception) -> None:
+        path = self._spool_dir / "rejected.jsonl"
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"record": record.to_json(), "error": str(error)}, ensure_ascii=False) + "\n")
+        log.error("call record %s/%s rejected by PostgreSQL, kept in %s: %s",
+                  record.node, record.linkedid, path, str(error).splitlines()[0])
