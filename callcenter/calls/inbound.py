@@ -99,11 +99,16 @@ class InboundCallFlow:
     async def _run_ivr(self, channel: AgiChannel, session: IvrSession, language: str) -> Outcome:
         turn: Turn = session.start()
         while True:
+            key = None
+            # Before a menu, a key pressed during "invalid, try again" is the caller's next choice.
+            barge_in = ALL_KEYS if isinstance(turn.then, Collect) else ""
             for prompt in turn.play:
-                await channel.stream_file(self._prompts.path(language, prompt))
+                key = await channel.stream_file(self._prompts.path(language, prompt), barge_in)
+                if key:
+                    break
             if isinstance(turn.then, Finish):
                 return turn.then.outcome
-            key = await self._collect(channel, turn.then, language)
+            key = key or await self._collect(channel, turn.then, language)
             log.debug("%s pressed %r in %s", channel.header("uniqueid"), key, turn.then.menu)
             turn = session.press(key)
 

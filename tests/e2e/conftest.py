@@ -1,0 +1,179 @@
+"""The real stack for end-to-end tests: PostgreSQL, Asterisk 22 and `callcenter serve`.
+
+It runs on ports of its own and in .run/test, so a `make run` on the default
+ports can stay up meanwhile. Nothing here is mocked: SIPp plays the carrier,
+Asterisk runs the config in asterisk/, the service is the real CLI process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callcenter.config import Settings
+from callcenter.stack import Stack
+
+REPO = Path(__file__).resolve().parents[2]
+CALLCENTER = [sys.executable, "-m", "callcenter"]
+
+TEST_ENV = {
+    "CALLCENTER_RUN_DIR": str(REPO / ".run" / "test"),
+    "CALLCENTER_SIP_PORT": "15060",
+    "CALLCENTER_AMI_PORT": "15038",
+    "CALLCENTER_AGI_PORT": "14573",
+    "CALLCENTER_PG_PORT": "15433",
+    "CALLCENTER_LOG_LEVEL": "DEBUG",
+}
+
+
+def service_env(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CALLCENTER_")}
+    env.update(TEST_ENV)
+    env.update(overrides or {})
+    return env
+
+
+class ServiceProcess:
+    """`callcenter <command>` in the background, its output collected line by line."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self._command = command
+        self._env = env
+        self._lines: list[str] = []
+        self._changed = threading.Condition()
+        self._process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            self._command, env=self._env, cwd=REPO, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self._reader = threading.Thread(target=self._read, args=(self._process,), daemon=True)
+        self._reader.start()
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        with process.stdout:
+            for line in process.stdout:
+                with self._changed:
+                    self._lines.append(line.rstrip("\n"))
+                    self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    @property
+    def output(self) -> str:
+        with self._changed:
+            return "\n".join(self._lines)
+
+    def wait_for(self, pattern: str, timeout: float = 30.0, start: int = 0) -> str:
+        """Wait for a line matching ``pattern`` (after line ``start``); return it."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for line in self._lines[start:]:
+                    if regex.search(line):
+                        return line
+                remaining = deadline - time.monotonic()
+                exited = self._process is not None and self._process.poll() is not None
+                if remaining <= 0 or exited:
+                    raise AssertionError(f"no line matching {pattern!r} in {timeout} s "
+                                         f"(exited={exited}); output:\n" + "\n".join(self._lines[-60:]))
+                self._changed.wait(min(remaining, 0.5))
+
+    def mark(self) -> int:
+        """The current end of the output, for wait_for(start=...)."""
+        with self._changed:
+            return len(self._lines)
+
+    def signal_stop(self, sig: int) -> int:
+        assert self._process is not None
+        self._process.send_signal(sig)
+        try:
+            status = self._process.wait(30)
+            self._reader.join(5)
+            return status
+        finally:
+            self._process = None
+
+    def stop(self) -> int | None:
+        if self._process is None:
+            return None
+        self._process.terminate()
+        try:
+            status = self._process.wait(20)
+            self._reader.join(5)
+            return status
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(5)
+            raise
+        finally:
+            self._process = None
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings.from_env(TEST_ENV)
+
+
+@pytest.fixture(scope="session")
+def stack(settings: Settings) -> Iterator[Stack]:
+    stack = Stack(settings)
+    try:
+        stack.start_database()
+        stack.start_asterisk()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def service(stack: Stack) -> Iterator[ServiceProcess]:
+    process = ServiceProcess([*CALLCENTER, "serve"], service_env())
+    process.start()
+    process.wait_for(r"AMI connected", timeout=30)
+    process.wait_for(r"FastAGI listening")
+    yield process
+    assert process.stop() == 0, process.output[-3000:]
+
+
+@pytest.fixture
+def sipp_dir(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def target(settings: Settings) -> tuple[str, int]:
+    return (settings.sip_host, settings.sip_port)
+
+
+def call_records(env: dict[str, str], last: int = 50) -> list[dict[str, Any]]:
+    """What `callcenter calls --last N --json` prints."""
+    completed = subprocess.run([*CALLCENTER, "calls", "--last", str(last), "--json"], env=env, cwd=REPO,
+                               capture_output=True, text=True, timeout=30, check=True)
+    records: list[dict[str, Any]] = json.loads(completed.stdout)
+    return records
+
+
+def wait_for_record(caller: str, env: dict[str, str] | None = None, timeout: float = 10.0) -> dict[str, Any]:
+    """The record of the call from ``caller``; the service writes it moments after the call ends."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for record in call_records(env or service_env()):
+            if record["caller_number"] == caller:
+                return record
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no call record from {caller} within {timeout} s")
+        time.sleep(0.2)

@@ -1,0 +1,110 @@
+"""Run SIPp as the carrier trunk or a caller, with scenarios from tests/sipp/."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.e2e.dtmf import write_dtmf_pcap
+
+__all__ = ["CallScript", "SippResult", "run_sipp"]
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "sipp"
+
+_WAIT_FOR_BYE = """  <recv request="BYE" timeout="60000"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+"""
+
+_HANG_UP = """  <pause milliseconds="{after_ms}"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Caller" <sip:[caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>
+"""
+
+
+@dataclass(frozen=True)
+class CallScript:
+    """What the caller does after the call is answered."""
+
+    # (pause in ms before the key: after the answer for the first, after the previous key's end for the others)
+    keys: tuple[tuple[int, str], ...] = ()
+    hang_up_after_ms: int | None = None  # None: wait for the call center to hang up
+
+    def render(self, template: str, work_dir: Path, name: str) -> str:
+        presses = ""
+        if self.keys:
+            pcap = work_dir / f"{name}-dtmf.pcap"
+            first_pause, _ = self.keys[0]
+            length_ms = write_dtmf_pcap(pcap, list(self.keys))
+            presses = (
+                f'  <pause milliseconds="{first_pause}"/>\n'
+                f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n'
+                # The pcap plays on its own thread; the scenario waits for it to end.
+                f'  <pause milliseconds="{length_ms + 200}"/>\n'
+            )
+        end = _WAIT_FOR_BYE if self.hang_up_after_ms is None else _HANG_UP.format(after_ms=self.hang_up_after_ms)
+        return template.replace("  <!-- KEYS -->\n", presses).replace("  <!-- END -->\n", end)
+
+
+@dataclass(frozen=True)
+class SippResult:
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def _free_even_port(host: str) -> int:
+    # SIPp's RTP port and the next one (RTCP) must be free.
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind((host, 0))
+            port: int = probe.getsockname()[1]
+        if port % 2 == 0:
+            return port
+    raise RuntimeError("no free even UDP port")
+
+
+def run_sipp(scenario: str, target: tuple[str, int], service: str, caller: str, work_dir: Path,
+             script: CallScript | None = None, local_ip: str = "127.0.0.2", timeout_s: int = 60) -> SippResult:
+    """Place one call; bounded by ``timeout_s`` (SIPp's global timeout, then a hard kill)."""
+    template = (SCENARIOS / scenario).read_text()
+    name = f"{Path(scenario).stem}-{caller}"
+    if script is not None:
+        template = script.render(template, work_dir, name)
+    scenario_file = work_dir / f"{name}.xml"
+    scenario_file.write_text(template)
+    command = [
+        "sipp", f"{target[0]}:{target[1]}", "-sf", str(scenario_file), "-i", local_ip,
+        "-m", "1", "-l", "1", "-s", service, "-key", "caller", caller,
+        "-mp", str(_free_even_port(local_ip)), "-nostdin",
+        "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err",
+    ]
+    completed = subprocess.run(command, cwd=work_dir, capture_output=True, text=True, timeout=timeout_s + 15,
+                               stdin=subprocess.DEVNULL, check=False)
+    errors = "".join(path.read_text(errors="replace") for path in work_dir.glob(f"{scenario_file.stem}_*_errors.log"))
+    return SippResult(completed.returncode, completed.stdout[-3000:] + completed.stderr[-2000:] + errors)
