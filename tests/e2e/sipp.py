@@ -72,6 +72,7 @@ class CallScript:
 class SippResult:
     returncode: int
     output: str
+    messages: str  # every SIP message sent and received (-trace_msg)
 
     @property
     def ok(self) -> bool:
@@ -94,17 +95,20 @@ def run_sipp(scenario: str, target: tuple[str, int], service: str, caller: str, 
     """Place one call; bounded by ``timeout_s`` (SIPp's global timeout, then a hard kill)."""
     template = (SCENARIOS / scenario).read_text()
     name = f"{Path(scenario).stem}-{caller}"
-    if script is not None:
-        template = script.render(template, work_dir, name)
+    if "<!-- END -->" in template:
+        template = (script or CallScript()).render(template, work_dir, name)
     scenario_file = work_dir / f"{name}.xml"
     scenario_file.write_text(template)
     command = [
         "sipp", f"{target[0]}:{target[1]}", "-sf", str(scenario_file), "-i", local_ip,
         "-m", "1", "-l", "1", "-s", service, "-key", "caller", caller,
         "-mp", str(_free_even_port(local_ip)), "-nostdin",
-        "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err",
+        "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err", "-trace_msg",
     ]
     completed = subprocess.run(command, cwd=work_dir, capture_output=True, text=True, timeout=timeout_s + 15,
                                stdin=subprocess.DEVNULL, check=False)
-    errors = "".join(path.read_text(errors="replace") for path in work_dir.glob(f"{scenario_file.stem}_*_errors.log"))
-    return SippResult(completed.returncode, completed.stdout[-3000:] + completed.stderr[-2000:] + errors)
+    def logs(kind: str) -> str:
+        return "".join(path.read_text(errors="replace") for path in work_dir.glob(f"{scenario_file.stem}_*_{kind}.log"))
+
+    return SippResult(completed.returncode, completed.stdout[-3000:] + completed.stderr[-2000:] + logs("errors"),
+                      logs("messages"))
