@@ -54,8 +54,9 @@ def _check_schema(url: str) -> None:
     try:
         current = schema.current_revision(url)
     except (DBAPIError, OSError) as error:
-        log.error("PostgreSQL unreachable at start (%s); call records will spool until it is back",
-                  str(error).splitlines()[0])
+        log.error(
+            "PostgreSQL unreachable at start (%s); call records will spool until it is back", str(error).splitlines()[0]
+        )
         return
     head = schema.head_revision()
     if current != head:
@@ -92,8 +93,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             writer_task = tasks.create_task(writer.run(), name="record-writer")
             events_task = tasks.create_task(ami.dispatch_events(), name="ami-events")
             version_task = tasks.create_task(_log_asterisk_version(ami), name="asterisk-version")
-            log.info("callcenter serving node %s: %d number(s), %d agent(s)",
-                     settings.node, len(dialplan.numbers), len(dialplan.agents))
+            log.info(
+                "callcenter serving node %s: %d number(s), %d agent(s)",
+                settings.node,
+                len(dialplan.numbers),
+                len(dialplan.agents),
+            )
             await stop.wait()
             log.info("stopping: finishing calls in progress")
             await agi.close()

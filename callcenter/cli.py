@@ -77,8 +77,15 @@ def _print_phones(settings: Settings, secrets: Secrets) -> None:
     dialplan = load_dialplan(settings.dialplan_dir)
     for agent in dialplan.agents:
         password = agent.password or secrets.phone_passwords.get(agent.extension, "?")
-        log.info("desk phone %s (%s): user %s password %s server %s:%d", agent.extension, agent.name,
-                 agent.extension, password, settings.sip_host, settings.sip_port)
+        log.info(
+            "desk phone %s (%s): user %s password %s server %s:%d",
+            agent.extension,
+            agent.name,
+            agent.extension,
+            password,
+            settings.sip_host,
+            settings.sip_port,
+        )
     for number, line in dialplan.numbers.items():
         log.info("number %s: %s (%s)", number, line.name, line.language)
 
@@ -109,9 +116,11 @@ def _cmd_calls(settings: Settings, args: argparse.Namespace) -> int:
         print()
         return 0
     for record in reversed(records):
-        print(f"{record['started_at'][:19]}  {record['dialled_number'] or record['dialled_raw']:<14} "
-              f"from {record['caller_number'] or '-':<14} keys {record['digits'] or '-':<6} "
-              f"{record['outcome']} {record['outcome_reason']}")
+        print(
+            f"{record['started_at'][:19]}  {record['dialled_number'] or record['dialled_raw']:<14} "
+            f"from {record['caller_number'] or '-':<14} keys {record['digits'] or '-':<6} "
+            f"{record['outcome']} {record['outcome_reason']}"
+        )
     return 0
 
 
@@ -167,9 +176,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callcenter", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="start PostgreSQL, Asterisk and the service; Ctrl-C stops all").set_defaults(
-        handler=_cmd_up)
-    commands.add_parser("serve", help="run the service (FastAGI, AMI, record writer)").set_defaults(
-        handler=_cmd_serve)
+        handler=_cmd_up
+    )
+    commands.add_parser("serve", help="run the service (FastAGI, AMI, record writer)").set_defaults(handler=_cmd_serve)
     calls = commands.add_parser("calls", help="print the latest call records")
     calls.add_argument("--last", type=int, default=20, metavar="N", help="how many (default 20)")
     calls.add_argument("--json", action="store_true", help="as a JSON list")
@@ -184,7 +193,8 @@ def _parser() -> argparse.ArgumentParser:
     asterisk = commands.add_parser("asterisk-root", help="build (once) and check the Asterisk 22 root")
     asterisk.set_defaults(handler=_cmd_asterisk_root)
     commands.add_parser("sounds", help="make the project's prompts from sounds/prompts.tsv").set_defaults(
-        handler=_cmd_sounds)
+        handler=_cmd_sounds
+    )
     return parser
 
 

@@ -112,6 +112,10 @@ class Secrets:
             data = {}
         except (OSError, ValueError) as error:
             raise ConfigError(f"{path}: cannot read secrets ({error}); fix or delete the file") from None
+        if not isinstance(data, dict) or not isinstance(data.setdefault("phone_passwords", {}), dict):
+            raise ConfigError(
+                f"{path}: not a secrets file (expected an object with phone_passwords); fix or delete the file"
+            )
         changed = False
         for key in ("ami_secret", "db_password"):
             if not data.get(key):

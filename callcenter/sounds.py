@@ -70,8 +70,19 @@ def build_prompts(sounds_dir: Path) -> int:
             for fmt in PROMPT_FORMATS:
                 encoding = "a-law" if fmt == "alaw" else "u-law"
                 subprocess.run(
-                    ["sox", str(wav), "-t", "raw", "-r", "8000", "-c", "1", "-e", encoding,
-                     str(base.with_suffix("." + fmt))],
+                    [
+                        "sox",
+                        str(wav),
+                        "-t",
+                        "raw",
+                        "-r",
+                        "8000",
+                        "-c",
+                        "1",
+                        "-e",
+                        encoding,
+                        str(base.with_suffix("." + fmt)),
+                    ],
                     check=True,
                     capture_output=True,
                 )

@@ -54,8 +54,11 @@ class Stack:
 
 
 async def follow_log(path: Path, logger: logging.Logger) -> None:
-    """Echo lines appended to ``path`` (Asterisk's log) into our log, from its current end."""
-    while not path.exists():
+    """Echo lines appended to ``path`` (Asterisk's log) into our log, from its current end.
+
+    Polling, like tail -f: a log file gives nothing to wait on, and a local file read does not block.
+    """
+    while not path.exists():  # noqa: ASYNC110, ASYNC240
         await asyncio.sleep(0.5)
     with path.open("r", encoding="utf-8", errors="replace") as handle:
         handle.seek(0, 2)

@@ -48,8 +48,13 @@ def _argument(value: str) -> str:
 class AgiChannel:
     """One call's AGI session."""
 
-    def __init__(self, request: Request, headers: dict[str, str], command_timeout: float,
-                 observe: Callable[[str, float], None] | None = None) -> None:
+    def __init__(
+        self,
+        request: Request,
+        headers: dict[str, str],
+        command_timeout: float,
+        observe: Callable[[str, float], None] | None = None,
+    ) -> None:
         self._request = request
         self.headers = headers
         self._command_timeout = command_timeout
@@ -78,13 +83,13 @@ class AgiChannel:
         finally:
             if self._observe:
                 self._observe(text.split(" ", 1)[0], time.perf_counter() - started)
-        error = reply.get("error")
-        if error in ("AGIResultHangup", "AGIAppError"):
+        failure = reply.get("error")
+        if failure in ("AGIResultHangup", "AGIAppError"):
             # result=-1 is how Asterisk reports a hang-up during a command.
             self.hung_up = True
             raise AgiHangupError(f"{text!r}: {reply.get('msg')}")
-        if error:
-            raise AgiCommandError(f"{text!r}: {error} {reply.get('msg', '')!r}")
+        if failure:
+            raise AgiCommandError(f"{text!r}: {failure} {reply.get('msg', '')!r}")
         return reply
 
     @staticmethod
@@ -138,8 +143,14 @@ AgiHandler = Callable[[AgiChannel], Awaitable[None]]
 class AgiServer:
     """Listens for FastAGI connections and runs ``handler`` for each, tracking every task."""
 
-    def __init__(self, handler: AgiHandler, host: str, port: int, command_timeout: float = 10.0,
-                 observe: Callable[[str, float], None] | None = None) -> None:
+    def __init__(
+        self,
+        handler: AgiHandler,
+        host: str,
+        port: int,
+        command_timeout: float = 10.0,
+        observe: Callable[[str, float], None] | None = None,
+    ) -> None:
         self._handler = handler
         self._host = host
         self._port = port

@@ -63,9 +63,16 @@ class _BackoffManager(Manager):  # type: ignore[misc]
 
 
 class AmiClient:
-    def __init__(self, host: str, port: int, username: str, secret: str,
-                 on_event: Callable[[Message], None], max_in_flight: int = 64,
-                 action_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        on_event: Callable[[Message], None],
+        max_in_flight: int = 64,
+        action_timeout: float = 5.0,
+    ) -> None:
         self._host = host
         self._port = port
         self._on_event = on_event

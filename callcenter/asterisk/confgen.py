@@ -16,8 +16,8 @@ __all__ = ["render_config", "write_config"]
 
 
 def _quote(value: str) -> str:
-    """Config values are one line; a newline or ';' would end or comment them."""
-    if any(char in value for char in "\r\n;"):
+    """Config values are one line; a newline or ';' would end or comment them, brackets open a section."""
+    if any(char in value for char in "\r\n;[]\0"):
         raise ValueError(f"{value!r} cannot go into an Asterisk config file")
     return value
 
@@ -42,19 +42,19 @@ def render_config(settings: Settings, secrets: Secrets, dialplan: Dialplan) -> d
         "asterisk_options.conf": f"systemname = {_quote(settings.node)}\n",
         "pjsip_transport.conf": (
             "[transport-udp]\ntype = transport\nprotocol = udp\n"
-            f"bind = {settings.sip_host}:{settings.sip_port}\n"
+            f"bind = {_quote(settings.sip_host)}:{settings.sip_port}\n"
         ),
         "pjsip_carrier_match.conf": f"match = {_quote(settings.carrier_address)}\n",
         "pjsip_phones.conf": "\n".join(phones),
-        "manager_general.conf": f"port = {settings.ami_port}\nbindaddr = {settings.ami_host}\n",
+        "manager_general.conf": f"port = {settings.ami_port}\nbindaddr = {_quote(settings.ami_host)}\n",
         "manager_users.conf": (
-            f"[{settings.ami_username}]\n"
+            f"[{_quote(settings.ami_username)}]\n"
             f"secret = {_quote(secrets.ami_secret)}\n"
             "deny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.0/255.0.0.0\n"
             "read = system,call,agent,user,config,dtmf,reporting,cdr,dialplan\n"
             "write = system,call,agent,user,config,command,reporting,originate\n"
         ),
-        "extensions_globals.conf": f"CC_AGI_URL = agi://{settings.agi_host}:{settings.agi_port}\n",
+        "extensions_globals.conf": f"CC_AGI_URL = agi://{_quote(settings.agi_host)}:{settings.agi_port}\n",
     }
 
 

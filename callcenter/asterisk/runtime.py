@@ -148,7 +148,7 @@ class AsteriskProcess:
             f"mount --rbind /dev {root}/dev",
             f"exec chroot {root} /usr/sbin/asterisk -f -n -C {_IN_ROOT_CONFIG}/asterisk.conf",
         ]
-        output = open(self.state_dir / "log" / "console.log", "ab")  # noqa: SIM115 - lives as long as the process
+        output = open(self.state_dir / "log" / "console.log", "ab")
         try:
             self._process = subprocess.Popen(
                 ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(script)],

@@ -33,8 +33,14 @@ def _now() -> datetime:
 class InboundCallFlow:
     """The FastAGI handler for ``inbound``: one instance serves every call."""
 
-    def __init__(self, dialplan: Callable[[], Dialplan], prompts: PromptResolver,
-                 submit: Callable[[CallRecord], None], node: str, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(
+        self,
+        dialplan: Callable[[], Dialplan],
+        prompts: PromptResolver,
+        submit: Callable[[CallRecord], None],
+        node: str,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
         self._dialplan = dialplan
         self._prompts = prompts
         self._submit = submit
@@ -79,22 +85,24 @@ class InboundCallFlow:
             reason = reason or f"{type(error).__name__}: {error}"
             raise
         finally:
-            self._submit(CallRecord(
-                node=self._node,
-                linkedid=linkedid,
-                uniqueid=channel.header("uniqueid"),
-                dialled_raw=dialled,
-                dialled_number=normalized,
-                caller_number=channel.header("callerid"),
-                caller_name=channel.header("calleridname"),
-                started_at=started,
-                answered_at=answered_at,
-                ended_at=self._clock(),
-                outcome=outcome,
-                outcome_reason=reason,
-                language=line.language if line else "",
-                ivr_path=tuple(session.path) if session else (),
-            ))
+            self._submit(
+                CallRecord(
+                    node=self._node,
+                    linkedid=linkedid,
+                    uniqueid=channel.header("uniqueid"),
+                    dialled_raw=dialled,
+                    dialled_number=normalized,
+                    caller_number=channel.header("callerid"),
+                    caller_name=channel.header("calleridname"),
+                    started_at=started,
+                    answered_at=answered_at,
+                    ended_at=self._clock(),
+                    outcome=outcome,
+                    outcome_reason=reason,
+                    language=line.language if line else "",
+                    ivr_path=tuple(session.path) if session else (),
+                )
+            )
 
     async def _run_ivr(self, channel: AgiChannel, session: IvrSession, language: str) -> Outcome:
         turn: Turn = session.start()

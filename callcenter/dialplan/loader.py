@@ -1,8 +1,13 @@
 """Read dialplans/*.yaml into a Dialplan, with errors that name file, line and column.
 
 Files in the directory are merged: each top-level section (numbers, menus,
-agents) may be spread over several files, one per line of business; a key
-defined in two files is an error naming both.
+agents) may be spread over several files, one per line of business; a name
+defined in two files is an error naming both places. Every problem found is
+reported, not only the first.
+
+Mapping keys are read as the text written in the file: YAML would otherwise
+turn `1:` into an integer, `yes:` into True and `+78005553535:` into a
+number, and an admin means none of those.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from callcenter.dialplan.model import Dialplan
+from callcenter.dialplan.numbers import InvalidNumberError, normalize_number
 from callcenter.errors import ConfigError
 
 __all__ = ["DialplanError", "Problem", "load_dialplan"]
@@ -44,20 +50,55 @@ class DialplanError(ConfigError):
 
 @dataclass(frozen=True)
 class _Source:
-    """Where a piece of the merged document came from."""
+    """Where one named item of the merged document was written."""
 
     file: Path
-    node: yaml.Node
+    key: yaml.Node
+    value: yaml.Node
+
+
+def _at(file: Path, node: yaml.Node, message: str) -> Problem:
+    return Problem(file, node.start_mark.line + 1, node.start_mark.column + 1, message)
+
+
+class _TextKeyLoader(yaml.SafeLoader):
+    """A SafeLoader whose mapping keys are the text as written, and which reports duplicate keys."""
+
+    def __init__(self, text: str, file: Path, problems: list[Problem]) -> None:
+        super().__init__(text)
+        self.file = file
+        self.problems = problems
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        self.flatten_mapping(node)
+        mapping: dict[str, Any] = {}
+        first: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problems.append(_at(self.file, key_node, "a key must be plain text"))
+                continue
+            key = key_node.value
+            if key in first:
+                self.problems.append(
+                    _at(
+                        self.file, key_node, f"key {key!r} is repeated (first at line {first[key].start_mark.line + 1})"
+                    )
+                )
+                continue
+            first[key] = key_node
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
 
 
 def load_dialplan(path: Path) -> Dialplan:
     """Load a directory of YAML files (or one file) and validate it; raise DialplanError listing all problems."""
-    files = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
+    files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
     if not files:
         raise DialplanError([Problem(path, 0, 0, "no *.yaml files found")])
     problems: list[Problem] = []
-    merged: dict[str, dict[str, Any] | list[Any]] = {}
+    merged: dict[str, Any] = {}
     sources: dict[tuple[str, ...], _Source] = {}
+    numbers_seen: dict[str, _Source] = {}
     for file in files:
         document = _read(file, problems)
         if document is None:
@@ -68,47 +109,87 @@ def load_dialplan(path: Path) -> Dialplan:
             continue
         for key_node, value_node in root.value:
             section = key_node.value
+            if section not in data:
+                continue  # a repeated key, already reported
             value = data[section]
-            sources[(section,)] = _Source(file, value_node)
+            sources.setdefault((section,), _Source(file, key_node, value_node))
             if isinstance(value, dict) and isinstance(value_node, yaml.MappingNode):
                 target = merged.setdefault(section, {})
                 if not isinstance(target, dict):
-                    problems.append(_at(file, value_node, f"section {section!r} is a list in another file"))
+                    problems.append(_at(file, key_node, f"section {section!r} is a list in another file"))
                     continue
                 for item_key, item_node in value_node.value:
                     name = item_key.value
+                    if name not in value:
+                        continue
+                    source = _Source(file, item_key, item_node)
                     if name in target:
                         first = sources[(section, name)]
-                        problems.append(_at(file, item_key, f"{section}.{name} is already defined at "
-                                                            f"{first.file}:{first.node.start_mark.line + 1}"))
+                        problems.append(
+                            _at(
+                                file,
+                                item_key,
+                                f"{section}.{name} is already defined at {first.file}:{first.key.start_mark.line + 1}",
+                            )
+                        )
                         continue
-                    target[name] = value[_python_key(value, name)]
-                    sources[(section, name)] = _Source(file, item_node)
+                    if section == "numbers" and not _check_number(name, source, numbers_seen, sources, problems):
+                        continue
+                    target[name] = value[name]
+                    sources[(section, name)] = source
             elif isinstance(value, list) and isinstance(value_node, yaml.SequenceNode):
                 target_list = merged.setdefault(section, [])
                 if not isinstance(target_list, list):
-                    problems.append(_at(file, value_node, f"section {section!r} is a mapping in another file"))
+                    problems.append(_at(file, key_node, f"section {section!r} is a mapping in another file"))
                     continue
                 offset = len(target_list)
                 target_list.extend(value)
                 for index, item_node in enumerate(value_node.value):
-                    sources[(section, str(offset + index))] = _Source(file, item_node)
+                    sources[(section, str(offset + index))] = _Source(file, item_node, item_node)
             else:
                 merged[section] = value
     if problems:
         raise DialplanError(problems)
     try:
-        return Dialplan.model_validate(merged)
+        dialplan = Dialplan.model_validate(merged)
     except ValidationError as error:
-        raise DialplanError([_locate(error_item, sources, files[0]) for error_item in error.errors()]) from None
+        raise DialplanError(
+            [_locate(_describe(item), item["loc"], sources, files[0]) for item in error.errors()]
+        ) from None
+    references = dialplan.reference_problems()
+    if references:
+        raise DialplanError([_locate(message, location, sources, files[0]) for location, message in references])
+    return dialplan
 
 
-def _python_key(mapping: dict[Any, Any], name: str) -> Any:
-    """The key as PyYAML built it: a scalar like 1 is an int in Python but the string '1' in the node."""
-    for key in mapping:
-        if str(key) == name:
-            return key
-    raise KeyError(name)
+def _check_number(
+    name: str,
+    source: _Source,
+    seen: dict[str, _Source],
+    sources: dict[tuple[str, ...], _Source],
+    problems: list[Problem],
+) -> bool:
+    """A number must be a number, and one number (in any of its forms) is defined once."""
+    try:
+        normalized = normalize_number(name)
+    except InvalidNumberError as error:
+        problems.append(_at(source.file, source.key, str(error)))
+        return False
+    first = seen.get(normalized)
+    if first is not None:
+        problems.append(
+            _at(
+                source.file,
+                source.key,
+                f"number {name!r} is {normalized}, already defined as "
+                f"{first.key.value!r} at {first.file}:{first.key.start_mark.line + 1}",
+            )
+        )
+        return False
+    seen[normalized] = source
+    # Validation errors come back keyed by the normalized form.
+    sources[("numbers", normalized)] = source
+    return True
 
 
 def _read(file: Path, problems: list[Problem]) -> tuple[Any, yaml.Node] | None:
@@ -126,37 +207,41 @@ def _read(file: Path, problems: list[Problem]) -> tuple[Any, yaml.Node] | None:
         line = raw[: error.start].count(b"\n") + 1
         problems.append(Problem(file, line, 0, "not UTF-8 text; save the file as UTF-8"))
         return None
+    loader = _TextKeyLoader(text, file, problems)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        return loader.construct_document(root), root
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         problems.append(Problem(file, line, column, f"YAML syntax: {error.problem}"))
         return None
-    if root is None:
-        return None
-    return data, root
+    finally:
+        loader.dispose()
 
 
-def _at(file: Path, node: yaml.Node, message: str) -> Problem:
-    return Problem(file, node.start_mark.line + 1, node.start_mark.column + 1, message)
-
-
-def _locate(error: Any, sources: dict[tuple[str, ...], _Source], fallback: Path) -> Problem:
-    """Find the YAML node a pydantic error location points at, as deep as the document goes."""
+def _describe(error: Any) -> str:
     loc = [str(part) for part in error["loc"]]
-    message = error["msg"].removeprefix("Value error, ")
+    message: str = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = f"unknown key {loc[-1]!r}"
     elif error["type"] == "missing":
         message = f"missing required key {loc[-1]!r}"
-    if loc:
-        message = f"{'.'.join(loc)}: {message}"
+    return f"{'.'.join(loc)}: {message}" if loc else message
+
+
+def _locate(
+    message: str, location: tuple[Any, ...], sources: dict[tuple[str, ...], _Source], fallback: Path
+) -> Problem:
+    """Find the YAML node a location points at, as deep as the document goes."""
+    loc = [str(part) for part in location]
     for depth in range(min(len(loc), 2), 0, -1):
         source = sources.get(tuple(loc[:depth]))
         if source is not None:
-            node = _descend(source.node, loc[depth:])
+            rest = loc[depth:]
+            node = _descend(source.value, rest) if rest else source.key
             return _at(source.file, node, message)
     return Problem(fallback, 0, 0, message)
 
@@ -165,16 +250,15 @@ def _descend(node: yaml.Node, path: list[str]) -> yaml.Node:
     """Walk ``path`` down from ``node``; stop at the deepest node that exists.
 
     The last step lands on a mapping's key rather than its value, so an unknown
-    or misspelt key is reported where it is written.
+    or misspelt key is reported where it is written. Parts that name no key
+    (pydantic puts a union's tag into the path) are stepped over.
     """
     for index, part in enumerate(path):
         if isinstance(node, yaml.MappingNode):
             pair = next(((k, v) for k, v in node.value if k.value == part), None)
             if pair is None:
-                return node
+                continue
             node = pair[0] if index == len(path) - 1 else pair[1]
         elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
             node = node.value[int(part)]
-        else:
-            return node
     return node

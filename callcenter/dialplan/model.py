@@ -7,10 +7,11 @@ version it started with while a reload swaps in a new one.
 
 from __future__ import annotations
 
-import re
+import difflib
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from callcenter.dialplan.numbers import InvalidNumberError, normalize_number
 
@@ -26,9 +27,13 @@ __all__ = [
 ]
 
 DTMF_KEYS = "0123456789*#"
-_PROMPT = re.compile(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*")
-
-Prompt = Annotated[str, Field(pattern=_PROMPT.pattern, description="A sound name without extension")]
+# A sound name relative to a sounds directory, without extension: no '..', no absolute path, no spaces,
+# since it ends up as an argument of an AGI command and a path inside the Asterisk root.
+Prompt = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$", description="A sound name without extension")
+]
+# Shown on phones and put into config files: one line, no quotes or config comment characters.
+DisplayName = Annotated[str, Field(min_length=1, max_length=80, pattern=r'^[^"\\;\x00-\x1f\x7f]+$')]
 
 
 class _Strict(BaseModel):
@@ -71,14 +76,14 @@ class Menu(_Strict):
 
 
 class Number(_Strict):
-    name: str
+    name: DisplayName
     menu: str
     language: Literal["ru", "en"] = "ru"
 
 
 class Agent(_Strict):
     extension: str = Field(pattern=r"^[0-9]{3,6}$")
-    name: str
+    name: DisplayName
     password: str | None = Field(
         default=None,
         description="SIP password; leave out to have one generated into the run directory's secrets",
@@ -103,21 +108,45 @@ class Dialplan(_Strict):
             normalized[key] = value
         return normalized
 
-    @model_validator(mode="after")
-    def _references_exist(self) -> Dialplan:
+    def reference_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """Every reference to something not defined, as (location in the document, message).
+
+        Kept out of pydantic's validators so the loader can report all of them, each at its line.
+        """
+        problems: list[tuple[tuple[str, ...], str]] = []
         for number, line in self.numbers.items():
             if line.menu not in self.menus:
-                raise ValueError(f"number {number} goes to menu {line.menu!r}, which is not defined")
+                problems.append(
+                    (
+                        (("numbers", number, "menu")),
+                        f"menu {line.menu!r} is not defined{_suggest(line.menu, self.menus)}",
+                    )
+                )
         for name, menu in self.menus.items():
             for key, option in menu.options.items():
                 if isinstance(option, GotoMenu) and option.menu not in self.menus:
-                    raise ValueError(f"menu {name!r} option {key!r} goes to menu {option.menu!r}, which is not defined")
+                    problems.append(
+                        (
+                            ("menus", name, "options", key, "menu"),
+                            f"menu {option.menu!r} is not defined{_suggest(option.menu, self.menus)}",
+                        )
+                    )
         seen: set[str] = set()
-        for agent in self.agents:
+        for index, agent in enumerate(self.agents):
             if agent.extension in seen:
-                raise ValueError(f"agent extension {agent.extension} is defined twice")
+                problems.append((("agents", str(index), "extension"), f"extension {agent.extension} is defined twice"))
             seen.add(agent.extension)
-        return self
+        return problems
+
+    @classmethod
+    def checked(cls, data: object) -> Dialplan:
+        """Validate ``data`` completely (structure and references); raise ValueError on the first problem."""
+        dialplan = cls.model_validate(data)
+        problems = dialplan.reference_problems()
+        if problems:
+            location, message = problems[0]
+            raise ValueError(f"{'.'.join(location)}: {message}")
+        return dialplan
 
     def line_for(self, dialled: str) -> Number | None:
         """The line a dialled number reaches, in any of its forms, or None."""
@@ -125,3 +154,8 @@ class Dialplan(_Strict):
             return self.numbers.get(normalize_number(dialled))
         except InvalidNumberError:
             return None
+
+
+def _suggest(name: str, known: Mapping[str, object]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

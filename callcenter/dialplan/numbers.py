@@ -18,12 +18,12 @@ __all__ = ["InvalidNumberError", "is_extension", "normalize_number"]
 
 # Separators people and carriers put into numbers; they carry no meaning.
 _SEPARATORS = re.compile(r"[\s\-().]")
-_DIALLABLE = re.compile(r"\+?[0-9]+")
+_DIALLABLE = re.compile(r"\+?[0-9]+")  # ASCII digits only: str.isdigit() would take any script's
 
 # E.164 allows at most 15 digits; anything longer is not a phone number.
 _E164_MAX_DIGITS = 15
 # Extensions and service codes: short enough that no national number is this short.
-_EXTENSION_MAX_DIGITS = 6
+_EXTENSION = re.compile(r"[0-9]{1,6}")
 
 
 class InvalidNumberError(ConfigError, ValueError):
@@ -35,7 +35,7 @@ class InvalidNumberError(ConfigError, ValueError):
 
 def is_extension(number: str) -> bool:
     """True for short internal numbers (agent extensions, feature codes)."""
-    return number.isdigit() and len(number) <= _EXTENSION_MAX_DIGITS
+    return _EXTENSION.fullmatch(number) is not None
 
 
 def normalize_number(raw: str, country_code: str = "7") -> str:
@@ -47,7 +47,7 @@ def normalize_number(raw: str, country_code: str = "7") -> str:
     text = raw.strip()
     for scheme in ("tel:", "sip:"):
         if text.lower().startswith(scheme):
-            text = text[len(scheme):].split("@", 1)[0].split(";", 1)[0]
+            text = text[len(scheme) :].split("@", 1)[0].split(";", 1)[0]
     text = _SEPARATORS.sub("", text)
     if not _DIALLABLE.fullmatch(text):
         raise InvalidNumberError(f"{raw!r} is not a phone number: use digits, optionally after a '+'")

@@ -73,8 +73,17 @@ class PostgresCluster:
         self._own(password_file)
         try:
             result = self._run(
-                "initdb", "-D", str(self.data_dir), "-U", "callcenter", f"--pwfile={password_file}",
-                "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C.UTF-8",
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "callcenter",
+                f"--pwfile={password_file}",
+                "--auth-host=scram-sha-256",
+                "--auth-local=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
                 check=False,
             )
         finally:
@@ -85,7 +94,9 @@ class PostgresCluster:
         log.info("created a PostgreSQL cluster in %s", self.data_dir)
 
     def running(self) -> bool:
-        return self.initialized() and self._run("pg_ctl", "status", "-D", str(self.data_dir), check=False).returncode == 0
+        return (
+            self.initialized() and self._run("pg_ctl", "status", "-D", str(self.data_dir), check=False).returncode == 0
+        )
 
     def start(self) -> None:
         self.init()
@@ -95,8 +106,20 @@ class PostgresCluster:
         self.log_file.touch()
         self._own(self.log_file)
         options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.data_dir}"
-        result = self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(self.log_file),
-                           "-o", options, check=False)
+        result = self._run(
+            "pg_ctl",
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-o",
+            options,
+            check=False,
+        )
         if result.returncode != 0:
             raise PeerError(f"PostgreSQL did not start: {result.stderr.strip()}; see {self.log_file}")
         self._create_database()
@@ -111,9 +134,20 @@ class PostgresCluster:
     def _create_database(self) -> None:
         deadline = time.monotonic() + 30
         while True:
-            result = self._run("psql", "-h", str(self.data_dir), "-p", str(self.port), "-U", "callcenter",
-                               "-d", "postgres", "-tAc", "SELECT 1 FROM pg_database WHERE datname='callcenter'",
-                               check=False)
+            result = self._run(
+                "psql",
+                "-h",
+                str(self.data_dir),
+                "-p",
+                str(self.port),
+                "-U",
+                "callcenter",
+                "-d",
+                "postgres",
+                "-tAc",
+                "SELECT 1 FROM pg_database WHERE datname='callcenter'",
+                check=False,
+            )
             if result.returncode == 0:
                 break
             if time.monotonic() > deadline:

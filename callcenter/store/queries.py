@@ -18,6 +18,5 @@ def latest_calls(engine: Engine, limit: int) -> list[dict[str, Any]]:
     with engine.connect() as connection:
         rows = connection.execute(query).mappings().all()
     return [
-        {key: value.isoformat() if isinstance(value, datetime) else value for key, value in row.items()}
-        for row in rows
+        {key: value.isoformat() if isinstance(value, datetime) else value for key, value in row.items()} for row in rows
     ]

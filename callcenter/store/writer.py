@@ -116,8 +116,9 @@ class RecordWriter:
                 self._segment.close()
                 self._segment = None
             if self._pending:
-                log.warning("%d call records stay spooled in %s until the next start",
-                            len(self._pending), self._spool_dir)
+                log.warning(
+                    "%d call records stay spooled in %s until the next start", len(self._pending), self._spool_dir
+                )
 
     async def _flush_until_stopped(self) -> None:
         delay = _RETRY_FIRST
@@ -151,14 +152,18 @@ class RecordWriter:
             self.written += batch_start
             if self._outage_since is None:
                 self._outage_since = time.monotonic()
-                log.error("PostgreSQL unreachable; spooling call records to %s (%s)",
-                          self._spool_dir, str(error).splitlines()[0])
+                log.error(
+                    "PostgreSQL unreachable; spooling call records to %s (%s)",
+                    self._spool_dir,
+                    str(error).splitlines()[0],
+                )
             return False
         del self._pending[: len(records)]
         self.written += len(records)
         if self._outage_since is not None:
-            log.warning("PostgreSQL is back after %.0f s; spooled call records written",
-                        time.monotonic() - self._outage_since)
+            log.warning(
+                "PostgreSQL is back after %.0f s; spooled call records written", time.monotonic() - self._outage_since
+            )
             self._outage_since = None
         if not self._pending:
             for path in self._sealed:
@@ -203,5 +208,10 @@ class RecordWriter:
         path = self._spool_dir / "rejected.jsonl"
         with path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps({"record": record.to_json(), "error": str(error)}, ensure_ascii=False) + "\n")
-        log.error("call record %s/%s rejected by PostgreSQL, kept in %s: %s",
-                  record.node, record.linkedid, path, str(error).splitlines()[0])
+        log.error(
+            "call record %s/%s rejected by PostgreSQL, kept in %s: %s",
+            record.node,
+            record.linkedid,
+            path,
+            str(error).splitlines()[0],
+        )

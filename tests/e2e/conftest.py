@@ -55,8 +55,13 @@ class ServiceProcess:
 
     def start(self) -> None:
         self._process = subprocess.Popen(
-            self._command, env=self._env, cwd=REPO, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            self._command,
+            env=self._env,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self._reader = threading.Thread(target=self._read, args=(self._process,), daemon=True)
         self._reader.start()
@@ -88,8 +93,10 @@ class ServiceProcess:
                 remaining = deadline - time.monotonic()
                 exited = self._process is not None and self._process.poll() is not None
                 if remaining <= 0 or exited:
-                    raise AssertionError(f"no line matching {pattern!r} in {timeout} s "
-                                         f"(exited={exited}); output:\n" + "\n".join(self._lines[-60:]))
+                    raise AssertionError(
+                        f"no line matching {pattern!r} in {timeout} s "
+                        f"(exited={exited}); output:\n" + "\n".join(self._lines[-60:])
+                    )
                 self._changed.wait(min(remaining, 0.5))
 
     def mark(self) -> int:
@@ -161,8 +168,15 @@ def target(settings: Settings) -> tuple[str, int]:
 
 def call_records(env: dict[str, str], last: int = 50) -> list[dict[str, Any]]:
     """What `callcenter calls --last N --json` prints."""
-    completed = subprocess.run([*CALLCENTER, "calls", "--last", str(last), "--json"], env=env, cwd=REPO,
-                               capture_output=True, text=True, timeout=30, check=True)
+    completed = subprocess.run(
+        [*CALLCENTER, "calls", "--last", str(last), "--json"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     records: list[dict[str, Any]] = json.loads(completed.stdout)
     return records
 

@@ -25,8 +25,12 @@ _VOLUME = 10
 def _frame(payload: bytes) -> bytes:
     """Ethernet + IPv4 + UDP around an RTP packet; SIPp uses only the payload and the timing."""
     udp = struct.pack("!HHHH", 40000, 40000, 8 + len(payload), 0) + payload
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
-                     bytes([127, 0, 0, 2]), bytes([127, 0, 0, 1])) + udp
+    ip = (
+        struct.pack(
+            "!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, bytes([127, 0, 0, 2]), bytes([127, 0, 0, 1])
+        )
+        + udp
+    )
     return b"\x00" * 12 + b"\x08\x00" + ip
 
 
@@ -47,8 +51,9 @@ def write_dtmf_pcap(path: Path, keys: list[tuple[int, str]]) -> int:
             body = struct.pack("!BBH", event, flags, duration)
             # The end packet is sent three times (RFC 4733 2.5.1.4) with the same sequence number.
             for _ in range(3 if end else 1):
-                header = struct.pack("!BBHII", 0x80, (0x80 if step == 1 else 0) | _PAYLOAD_TYPE,
-                                     sequence & 0xFFFF, timestamp, _SSRC)
+                header = struct.pack(
+                    "!BBHII", 0x80, (0x80 if step == 1 else 0) | _PAYLOAD_TYPE, sequence & 0xFFFF, timestamp, _SSRC
+                )
                 packets.append((clock_ms + _PACKET_MS * (step - 1), _frame(header + body)))
             sequence += 1
         clock_ms += _EVENT_MS

@@ -90,8 +90,16 @@ def _free_even_port(host: str) -> int:
     raise RuntimeError("no free even UDP port")
 
 
-def run_sipp(scenario: str, target: tuple[str, int], service: str, caller: str, work_dir: Path,
-             script: CallScript | None = None, local_ip: str = "127.0.0.2", timeout_s: int = 60) -> SippResult:
+def run_sipp(
+    scenario: str,
+    target: tuple[str, int],
+    service: str,
+    caller: str,
+    work_dir: Path,
+    script: CallScript | None = None,
+    local_ip: str = "127.0.0.2",
+    timeout_s: int = 60,
+) -> SippResult:
     """Place one call; bounded by ``timeout_s`` (SIPp's global timeout, then a hard kill)."""
     template = (SCENARIOS / scenario).read_text()
     name = f"{Path(scenario).stem}-{caller}"
@@ -100,15 +108,43 @@ def run_sipp(scenario: str, target: tuple[str, int], service: str, caller: str, 
     scenario_file = work_dir / f"{name}.xml"
     scenario_file.write_text(template)
     command = [
-        "sipp", f"{target[0]}:{target[1]}", "-sf", str(scenario_file), "-i", local_ip,
-        "-m", "1", "-l", "1", "-s", service, "-key", "caller", caller,
-        "-mp", str(_free_even_port(local_ip)), "-nostdin",
-        "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err", "-trace_msg",
+        "sipp",
+        f"{target[0]}:{target[1]}",
+        "-sf",
+        str(scenario_file),
+        "-i",
+        local_ip,
+        "-m",
+        "1",
+        "-l",
+        "1",
+        "-s",
+        service,
+        "-key",
+        "caller",
+        caller,
+        "-mp",
+        str(_free_even_port(local_ip)),
+        "-nostdin",
+        "-timeout",
+        f"{timeout_s}s",
+        "-timeout_error",
+        "-trace_err",
+        "-trace_msg",
     ]
-    completed = subprocess.run(command, cwd=work_dir, capture_output=True, text=True, timeout=timeout_s + 15,
-                               stdin=subprocess.DEVNULL, check=False)
+    completed = subprocess.run(
+        command,
+        cwd=work_dir,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s + 15,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
     def logs(kind: str) -> str:
         return "".join(path.read_text(errors="replace") for path in work_dir.glob(f"{scenario_file.stem}_*_{kind}.log"))
 
-    return SippResult(completed.returncode, completed.stdout[-3000:] + completed.stderr[-2000:] + logs("errors"),
-                      logs("messages"))
+    return SippResult(
+        completed.returncode, completed.stdout[-3000:] + completed.stderr[-2000:] + logs("errors"), logs("messages")
+    )

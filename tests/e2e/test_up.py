@@ -53,15 +53,30 @@ def test_up_takes_a_call_and_ctrl_c_stops_everything_then_starts_again(sipp_dir:
             postgres_pid = _postmaster_pid(settings.run_dir)
             if attempt == 1:
                 caller = new_caller()
-                result = run_sipp("carrier_call.xml", (settings.sip_host, settings.sip_port), "+78005553535",
-                                  caller, sipp_dir, CallScript(keys=((1000, "1"),)))
+                result = run_sipp(
+                    "carrier_call.xml",
+                    (settings.sip_host, settings.sip_port),
+                    "+78005553535",
+                    caller,
+                    sipp_dir,
+                    CallScript(keys=((1000, "1"),)),
+                )
                 assert result.ok, result.output
                 record = wait_for_record(caller, env)
                 assert (record["dialled_number"], record["digits"], record["outcome"]) == (
-                    "+78005553535", "1", "completed")
+                    "+78005553535",
+                    "1",
+                    "completed",
+                )
                 # The CLI an admin uses shows it as the latest call.
-                latest = subprocess.run([*CALLCENTER, "calls", "--last", "1"], env=env, capture_output=True,
-                                        text=True, timeout=30, check=True).stdout
+                latest = subprocess.run(
+                    [*CALLCENTER, "calls", "--last", "1"],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                    check=True,
+                ).stdout
                 assert "+78005553535" in latest and caller in latest
         finally:
             status = up.signal_stop(signal.SIGINT)
