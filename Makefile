@@ -21,7 +21,7 @@ help:
 run: deps asterisk sounds
 	$(BIN)/callcenter up
 
-test: deps asterisk sounds
+test: deps asterisk sounds lint
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 deps: apt venv

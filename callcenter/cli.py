@@ -164,6 +164,13 @@ def _cmd_asterisk_root(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_asterisk_config(settings: Settings, args: argparse.Namespace) -> int:
+    from callcenter.stack import Stack
+
+    print(f"generated Asterisk config in {Stack(settings).write_asterisk_config()}")
+    return 0
+
+
 def _cmd_sounds(settings: Settings, args: argparse.Namespace) -> int:
     from callcenter.sounds import build_prompts
 
@@ -192,6 +199,9 @@ def _parser() -> argparse.ArgumentParser:
     db.set_defaults(handler=_cmd_db)
     asterisk = commands.add_parser("asterisk-root", help="build (once) and check the Asterisk 22 root")
     asterisk.set_defaults(handler=_cmd_asterisk_root)
+    commands.add_parser(
+        "asterisk-config", help="write the generated Asterisk config (phones, ports, AMI secret) into the run dir"
+    ).set_defaults(handler=_cmd_asterisk_config)
     commands.add_parser("sounds", help="make the project's prompts from sounds/prompts.tsv").set_defaults(
         handler=_cmd_sounds
     )

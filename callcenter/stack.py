@@ -42,10 +42,15 @@ class Stack:
     def start_asterisk(self) -> None:
         version = build_root(self.settings.asterisk_root)
         log.info("Asterisk root %s has Asterisk %s", self.settings.asterisk_root, version)
-        files = render_config(self.settings, self.secrets, self.dialplan)
-        write_config(self.settings.asterisk_state_dir / "generated", files)
+        self.write_asterisk_config()
         self.asterisk.start()
         self.asterisk.wait_ready(self.settings.ami_port)
+
+    def write_asterisk_config(self) -> Path:
+        """Render the generated part of Asterisk's config (phones, ports, secrets); return its directory."""
+        directory = self.settings.asterisk_state_dir / "generated"
+        write_config(directory, render_config(self.settings, self.secrets, self.dialplan))
+        return directory
 
     def stop(self) -> None:
         self.asterisk.stop()

@@ -41,14 +41,13 @@ class PostgresCluster:
         self.port = port
         self._password = password
         self._user = user
-        self._bindir = find_bindir()
 
     @property
     def log_file(self) -> Path:
         return self.data_dir.parent / "postgresql.log"
 
     def _run(self, *arguments: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [str(self._bindir / arguments[0]), *arguments[1:]]
+        command = [str(find_bindir() / arguments[0]), *arguments[1:]]
         if os.geteuid() == 0:
             command = ["runuser", "-u", self._user, "--", *command]
         return subprocess.run(command, capture_output=True, text=True, check=check, stdin=subprocess.DEVNULL)

@@ -148,3 +148,26 @@ def run_sipp(
     return SippResult(
         completed.returncode, completed.stdout[-3000:] + completed.stderr[-2000:] + logs("errors"), logs("messages")
     )
+
+
+def main() -> int:
+    """Place one call as the carrier, e.g. `python -m tests.e2e.sipp +78005553535 --keys 1`."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("number", help="the number dialled, in any form")
+    parser.add_argument("--keys", default="", help="keys to press, one every 1.5 s after the answer")
+    parser.add_argument("--caller", default="79161234567")
+    parser.add_argument("--target", default="127.0.0.1:5060", help="Asterisk's SIP address")
+    args = parser.parse_args()
+    host, _, port = args.target.rpartition(":")
+    script = CallScript(keys=tuple((1500, key) for key in args.keys))
+    with tempfile.TemporaryDirectory() as work_dir:
+        result = run_sipp("carrier_call.xml", (host, int(port)), args.number, args.caller, Path(work_dir), script)
+    print("call completed" if result.ok else result.output)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
