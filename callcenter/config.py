@@ -112,9 +112,10 @@ class Secrets:
             data = {}
         except (OSError, ValueError) as error:
             raise ConfigError(f"{path}: cannot read secrets ({error}); fix or delete the file") from None
-        if not isinstance(data, dict) or not isinstance(data.setdefault("phone_passwords", {}), dict):
+        if not _is_secrets_shape(data):
             raise ConfigError(
-                f"{path}: not a secrets file (expected an object with phone_passwords); fix or delete the file"
+                f"{path}: not a secrets file (expected text values and an object of phone_passwords); "
+                "fix or delete the file"
             )
         changed = False
         for key in ("ami_secret", "db_password"):
@@ -134,3 +135,15 @@ class Secrets:
             temporary.replace(path)
         ami_secret = os.environ.get(_PREFIX + "AMI_SECRET") or data["ami_secret"]
         return cls(ami_secret=ami_secret, db_password=data["db_password"], phone_passwords=dict(phones))
+
+
+def _is_secrets_shape(data: object) -> bool:
+    if not isinstance(data, dict):
+        return False
+    phones = data.setdefault("phone_passwords", {})
+    texts = [
+        data.get("ami_secret", ""),
+        data.get("db_password", ""),
+        *(phones.values() if isinstance(phones, dict) else [0]),
+    ]
+    return isinstance(phones, dict) and all(isinstance(text, str) for text in texts)

@@ -109,19 +109,23 @@ def load_dialplan(path: Path) -> Dialplan:
             continue
         for key_node, value_node in root.value:
             section = key_node.value
-            if section not in data:
-                continue  # a repeated key, already reported
+            if not isinstance(key_node, yaml.ScalarNode) or section not in data:
+                continue  # reported by the YAML reader (not plain text, or repeated)
             value = data[section]
+            if value is None:
+                continue  # an empty section defines nothing
             sources.setdefault((section,), _Source(file, key_node, value_node))
             if isinstance(value, dict) and isinstance(value_node, yaml.MappingNode):
                 target = merged.setdefault(section, {})
                 if not isinstance(target, dict):
                     problems.append(_at(file, key_node, f"section {section!r} is a list in another file"))
                     continue
+                named_here: set[str] = set()
                 for item_key, item_node in value_node.value:
                     name = item_key.value
-                    if name not in value:
-                        continue
+                    if not isinstance(item_key, yaml.ScalarNode) or name not in value or name in named_here:
+                        continue  # reported by the YAML reader
+                    named_here.add(name)
                     source = _Source(file, item_key, item_node)
                     if name in target:
                         first = sources[(section, name)]
@@ -153,9 +157,8 @@ def load_dialplan(path: Path) -> Dialplan:
     try:
         dialplan = Dialplan.model_validate(merged)
     except ValidationError as error:
-        raise DialplanError(
-            [_locate(_describe(item), item["loc"], sources, files[0]) for item in error.errors()]
-        ) from None
+        items = _without_consequences(error.errors())
+        raise DialplanError([_locate(_describe(item), item["loc"], sources, files[0]) for item in items]) from None
     references = dialplan.reference_problems()
     if references:
         raise DialplanError([_locate(message, location, sources, files[0]) for location, message in references])
@@ -222,6 +225,19 @@ def _read(file: Path, problems: list[Problem]) -> tuple[Any, yaml.Node] | None:
         loader.dispose()
 
 
+def _without_consequences(errors: list[Any]) -> list[Any]:
+    """Drop "too short" errors caused by a rejected item inside the same list: the item's own error says it."""
+    locations = [tuple(error["loc"]) for error in errors]
+    return [
+        error
+        for error in errors
+        if error["type"] != "too_short"
+        or not any(
+            len(other) > len(error["loc"]) and other[: len(error["loc"])] == tuple(error["loc"]) for other in locations
+        )
+    ]
+
+
 def _describe(error: Any) -> str:
     loc = [str(part) for part in error["loc"]]
     message: str = error["msg"].removeprefix("Value error, ")
@@ -258,6 +274,8 @@ def _descend(node: yaml.Node, path: list[str]) -> yaml.Node:
             pair = next(((k, v) for k, v in node.value if k.value == part), None)
             if pair is None:
                 continue
+            if index < len(path) - 1 and isinstance(pair[1], yaml.ScalarNode):
+                continue  # a union's tag that happens to be a field name too ('menu'): the path goes on here
             node = pair[0] if index == len(path) - 1 else pair[1]
         elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
             node = node.value[int(part)]

@@ -33,7 +33,7 @@ Prompt = Annotated[
     str, Field(pattern=r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$", description="A sound name without extension")
 ]
 # Shown on phones and put into config files: one line, no quotes or config comment characters.
-DisplayName = Annotated[str, Field(min_length=1, max_length=80, pattern=r'^[^"\\;\x00-\x1f\x7f]+$')]
+DisplayName = Annotated[str, Field(min_length=1, max_length=80, pattern=r'^[^"\\;\x00-\x1f\x7f-\x9f]+$')]
 
 
 class _Strict(BaseModel):

@@ -214,9 +214,7 @@ def test_extension_no_longer_listed_keeps_its_password(tmp_path: Path) -> None:
 
 
 def test_hand_written_values_are_kept_and_missing_ones_filled_in(tmp_path: Path) -> None:
-    (tmp_path / "secrets.json").write_text(
-        json.dumps({"ami_secret": "mine", "phone_passwords": {"1001": "pw1"}})
-    )
+    (tmp_path / "secrets.json").write_text(json.dumps({"ami_secret": "mine", "phone_passwords": {"1001": "pw1"}}))
     secrets = Secrets.load(tmp_path, ["1001", "1002"])
     assert secrets.ami_secret == "mine"
     assert secrets.phone_passwords["1001"] == "pw1"
@@ -234,9 +232,7 @@ def test_empty_values_are_regenerated(tmp_path: Path) -> None:
     assert secrets.phone_passwords["1001"]
 
 
-def test_ami_secret_from_the_environment_wins_but_is_not_saved(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ami_secret_from_the_environment_wins_but_is_not_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALLCENTER_AMI_SECRET", "from-env")
     secrets = Secrets.load(tmp_path)
     assert secrets.ami_secret == "from-env"
@@ -260,14 +256,28 @@ def test_secrets_file_that_is_not_utf8_raises_config_error(tmp_path: Path) -> No
         Secrets.load(tmp_path)
 
 
-@pytest.mark.parametrize("text", ["[]", "null", '"secret"', '{"phone_passwords": []}'])
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AttributeError, TypeError),
-    reason="config.py:110-124 only catch unparsable JSON; valid JSON of the wrong shape (a list, null, "
-    "phone_passwords not an object) escapes as AttributeError instead of the 'fix or delete' ConfigError",
+@pytest.mark.parametrize(
+    "text", ["[]", "null", '"secret"', "5", '{"phone_passwords": []}', '{"phone_passwords": null}']
 )
 def test_secrets_file_of_the_wrong_shape_raises_config_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        Secrets.load(tmp_path, ["1001"])
+    assert str(caught.value).startswith(f"{path}: not a secrets file")
+    assert "fix or delete" in str(caught.value)
+    assert path.read_text() == text  # left for the admin to look at, not overwritten
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"ami_secret": 5, "db_password": "x", "phone_passwords": {}}',
+        '{"ami_secret": "x", "db_password": ["x"], "phone_passwords": {}}',
+        '{"ami_secret": "x", "db_password": "x", "phone_passwords": {"1001": 7}}',
+    ],
+)
+def test_secrets_file_with_a_secret_that_is_not_a_string_raises_config_error(tmp_path: Path, text: str) -> None:
     (tmp_path / "secrets.json").write_text(text)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="fix or delete"):
         Secrets.load(tmp_path, ["1001"])

@@ -15,7 +15,7 @@ LINE = "+78005553535"
 
 
 def build(menus: dict[str, Any], start: str = "main") -> Dialplan:
-    return Dialplan.model_validate({"numbers": {LINE: {"name": "Line", "menu": start}}, "menus": menus})
+    return Dialplan.checked({"numbers": {LINE: {"name": "Line", "menu": start}}, "menus": menus})
 
 
 def message(*prompts: str) -> dict[str, Any]:
@@ -140,9 +140,7 @@ def test_message_option_without_announce_key_does_not_say_the_key() -> None:
 def test_announce_key_says_you_entered_and_the_digit_before_the_prompts() -> None:
     ivr = session(announcing())
     ivr.start()
-    assert ivr.press("1") == Turn(
-        ("you-entered", "digits/1", "cc/thanks", "vm-goodbye"), Finish(Outcome.COMPLETED)
-    )
+    assert ivr.press("1") == Turn(("you-entered", "digits/1", "cc/thanks", "vm-goodbye"), Finish(Outcome.COMPLETED))
 
 
 def test_announce_key_says_star_for_star() -> None:
@@ -397,6 +395,8 @@ def test_sessions_on_one_dialplan_are_independent() -> None:
 
 # Keys a caller may produce: every DTMF key, a timeout, and junk a broken channel might report.
 _INPUTS: list[str | None] = [*"0123456789*#", None, None, "", "12"]
+# Prompt names are sound file names: '*' and '#' are not allowed in them.
+_KEY_NAMES = {"*": "star", "#": "pound"}
 
 
 def _random_menus(rng: random.Random) -> dict[str, Any]:
@@ -405,7 +405,7 @@ def _random_menus(rng: random.Random) -> dict[str, Any]:
     for name in names:
         keys = rng.sample("0123456789*#", rng.randint(1, 5))
         options = {
-            key: goto(rng.choice(names)) if rng.random() < 0.5 else message(f"end-{name}-{key}")
+            key: goto(rng.choice(names)) if rng.random() < 0.5 else message(f"end-{name}-{_KEY_NAMES.get(key, key)}")
             for key in keys
         }
         menus[name] = {

@@ -178,10 +178,21 @@ def test_is_extension_false_for_empty_long_or_non_digit_text(number: str) -> Non
     assert not is_extension(number)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="is_extension uses str.isdigit(), which accepts non-ASCII digits such as Arabic-Indic ones, "
-    "while normalize_number rejects them (numbers.py:37)",
+@pytest.mark.parametrize(
+    "number",
+    [
+        "\u0661\u0660\u0660\u0661",  # Arabic-Indic digits
+        "\uff11\uff10\uff10\uff11",  # fullwidth digits
+        "\u00b2",  # superscript two: str.isdigit() is True for it
+        "1001\n",  # a trailing newline is not part of an extension
+    ],
 )
-def test_is_extension_rejects_non_ascii_digits() -> None:
-    assert not is_extension("\u0661\u0660\u0660\u0661")
+def test_is_extension_rejects_non_ascii_digits_and_trailing_newline(number: str) -> None:
+    assert not is_extension(number)
+
+
+@pytest.mark.parametrize("number", ["\u0661\u0660\u0660\u0661", "\uff11\uff10\uff10\uff11", "\u00b2"])
+def test_is_extension_and_normalize_number_agree_on_non_ascii_digits(number: str) -> None:
+    assert not is_extension(number)
+    with pytest.raises(InvalidNumberError, match="is not a phone number"):
+        normalize_number(number)
