@@ -51,6 +51,7 @@ sounds: venv
 
 lint: venv
 	$(BIN)/ruff check callcenter tests
+	$(BIN)/ruff format --check callcenter tests
 	$(BIN)/mypy
 
 clean:

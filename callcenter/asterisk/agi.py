@@ -1,12 +1,13 @@
 """FastAGI server: Asterisk connects for each call; a handler drives the channel.
 
-Built on panoramisk's FastAGI ``Request`` (command sending and result
-parsing). The connection handling is our own, because panoramisk 1.4's
-``Application.handler`` busy-loops on a socket closed before the headers end,
-catches BaseException (swallowing cancellation) and keeps no reference to its
-tasks. Every command is bounded by a timeout; a hang-up, a closed socket or a
-garbled reply becomes an ``AgiHangupError`` or ``AgiCommandError`` for the
-handler, never a crash of the server.
+Replies are parsed by panoramisk's ``parse_agi_result``. The connection and
+line handling is our own: panoramisk 1.4's ``Application.handler`` busy-loops
+on a socket closed before the headers end, catches BaseException (swallowing
+cancellation) and keeps no reference to its tasks, and its ``Request`` reads a
+line cut by EOF as a shorter reply and half of a multi-line usage error.
+Every command is bounded by a timeout; a hang-up, a closed socket or a garbled
+reply becomes an ``AgiHangupError`` or ``AgiCommandError`` for the handler,
+never a crash of the server.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from panoramisk.fast_agi import Request
+from panoramisk.utils import parse_agi_result
 
 from callcenter.errors import PeerError
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 _HEADER_LIMIT = 64 * 1024
 _HEADER_TIMEOUT = 5.0
+_USAGE_LINES_MAX = 100
 ALL_KEYS = "0123456789*#"
 
 
@@ -46,20 +48,24 @@ def _argument(value: str) -> str:
 
 
 class AgiChannel:
-    """One call's AGI session."""
+    """One call's AGI session: one command at a time, each answered by one reply."""
 
     def __init__(
         self,
-        request: Request,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
         headers: dict[str, str],
         command_timeout: float,
         observe: Callable[[str, float], None] | None = None,
     ) -> None:
-        self._request = request
+        self._reader = reader
+        self._writer = writer
         self.headers = headers
         self._command_timeout = command_timeout
         self._observe = observe
         self.hung_up = False
+        # After a command timed out, its late reply would be taken for the next command's.
+        self._out_of_step = False
 
     def header(self, name: str) -> str:
         """An agi_* header ('agi_' prefix optional); '' when absent or 'unknown'."""
@@ -67,30 +73,66 @@ class AgiChannel:
         return "" if value == "unknown" else value
 
     async def command(self, text: str, timeout: float | None = None) -> dict[str, Any]:
-        """Send one AGI command and return panoramisk's parsed reply."""
+        """Send one AGI command and return its reply as parsed by panoramisk."""
         if self.hung_up:
             raise AgiHangupError("the channel has hung up")
+        if self._out_of_step:
+            raise AgiCommandError(f"{text!r} not sent: an earlier command got no reply in time")
         started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout or self._command_timeout):
-                reply: dict[str, Any] = await self._request.send_command(text)
+                self._writer.write(f"{text}\n".encode())
+                await self._writer.drain()
+                reply = await self._read_reply()
         except TimeoutError:
+            self._out_of_step = True
             raise AgiCommandError(f"no reply to {text!r} in time") from None
-        except (ConnectionError, ValueError, IndexError) as error:
-            # A closed socket reads as b'' which panoramisk fails to parse: the channel is gone.
+        except (ConnectionError, asyncio.IncompleteReadError) as error:
             self.hung_up = True
             raise AgiHangupError(f"AGI connection lost during {text!r}: {error!r}") from None
         finally:
             if self._observe:
                 self._observe(text.split(" ", 1)[0], time.perf_counter() - started)
         failure = reply.get("error")
-        if failure in ("AGIResultHangup", "AGIAppError"):
-            # result=-1 is how Asterisk reports a hang-up during a command.
+        # result=-1 and "511 Command Not Permitted on a dead channel" are how Asterisk says the caller has gone.
+        if failure in ("AGIResultHangup", "AGIAppError") or reply.get("status_code") == 511:
             self.hung_up = True
             raise AgiHangupError(f"{text!r}: {reply.get('msg')}")
         if failure:
             raise AgiCommandError(f"{text!r}: {failure} {reply.get('msg', '')!r}")
         return reply
+
+    async def _read_reply(self) -> dict[str, Any]:
+        """One reply, read line by line: panoramisk's reader drops a character of a line cut by EOF,
+        and reads only two lines of a multi-line 520 usage error, leaving the rest for later commands."""
+        while True:
+            reply = parse_agi_result(await self._read_line())
+            if reply.get("status_code") == 100:  # "100 Trying...": the reply follows
+                continue
+            if reply.get("error") == "AGIUsageError" and reply.get("msg", "").startswith("520-"):
+                for _ in range(_USAGE_LINES_MAX):
+                    if (await self._read_line(reply=False)).startswith("520 "):
+                        break
+            return reply
+
+    async def _read_line(self, reply: bool = True) -> str:
+        """One whole line; with ``reply``, it must be a status line (or the asynchronous HANGUP)."""
+        line = await self._reader.readline()
+        if not line.endswith(b"\n"):
+            raise asyncio.IncompleteReadError(line, None)
+        text = line.decode("utf-8", "replace").rstrip("\r\n")
+        if reply and text != "HANGUP" and not text[:3].isdigit():
+            self._out_of_step = True
+            raise AgiCommandError(f"not an AGI reply: {text[:80]!r}")
+        return text
+
+    @staticmethod
+    def _number(reply: dict[str, Any]) -> int:
+        value = AgiChannel._result(reply)
+        try:
+            return int(value or 0)
+        except ValueError:
+            raise AgiCommandError(f"not a number in the AGI reply: {value!r}") from None
 
     @staticmethod
     def _result(reply: dict[str, Any]) -> str:
@@ -106,8 +148,8 @@ class AgiChannel:
     async def stream_file(self, path: str, escape_keys: str = "") -> str | None:
         """Play a file; return the key that interrupted it, if any."""
         reply = await self.command(f"STREAM FILE {_argument(path)} {_argument(escape_keys)}", timeout=120)
-        code = int(self._result(reply) or 0)
-        return chr(code) if code > 0 else None
+        code = self._number(reply)
+        return chr(code) if 0 < code < 128 else None
 
     async def get_data(self, path: str, seconds: float, max_keys: int) -> str:
         """Play a file and read keys in one command, so no key falls between two commands.
@@ -121,8 +163,8 @@ class AgiChannel:
 
     async def wait_for_key(self, seconds: float) -> str | None:
         reply = await self.command(f"WAIT FOR DIGIT {int(seconds * 1000)}", timeout=seconds + 5)
-        code = int(self._result(reply) or 0)
-        return chr(code) if code > 0 else None
+        code = self._number(reply)
+        return chr(code) if 0 < code < 128 else None
 
     async def exec(self, application: str, arguments: str = "") -> str:
         reply = await self.command(f"EXEC {application} {_argument(arguments)}", timeout=120)
@@ -191,8 +233,7 @@ class AgiServer:
             headers = await self._read_headers(reader)
             if headers is None:
                 return
-            request = Request(app=None, headers=headers, reader=reader, writer=writer)
-            channel = AgiChannel(request, headers, self._command_timeout, self._observe)
+            channel = AgiChannel(reader, writer, headers, self._command_timeout, self._observe)
             try:
                 await self._handler(channel)
             except (AgiHangupError, AgiCommandError) as error:

@@ -76,10 +76,11 @@ class InboundCallFlow:
             await channel.set_variable("CC_DONE", "1")
             await channel.hangup()
         except AgiHangupError:
-            if outcome is Outcome.FAILED and session is not None and session.outcome is None:
-                outcome, reason = Outcome.ABANDONED, "caller_hung_up"
-            elif outcome is Outcome.FAILED and session is not None and session.outcome is not None:
-                outcome = session.outcome  # hung up during the last prompt: the IVR had reached its end
+            if outcome is Outcome.FAILED:  # the caller went before we were done
+                if session is not None and session.outcome is not None:
+                    outcome = session.outcome  # during the last prompt: the IVR had reached its end
+                else:
+                    outcome, reason = Outcome.ABANDONED, "caller_hung_up"
         except Exception as error:
             # The caller goes to the fallback in extensions.conf; the record says why.
             reason = reason or f"{type(error).__name__}: {error}"

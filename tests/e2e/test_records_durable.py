@@ -25,10 +25,19 @@ pytestmark = pytest.mark.e2e
 def _record(linkedid: str) -> CallRecord:
     start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     return CallRecord(
-        node="test-node", linkedid=linkedid, uniqueid=linkedid, dialled_raw="88005553535",
-        dialled_number="+78005553535", caller_number="79160000000", caller_name="",
-        started_at=start, answered_at=start + timedelta(seconds=1), ended_at=start + timedelta(seconds=9),
-        outcome=Outcome.COMPLETED, language="ru", ivr_path=(IvrStep("support-main", "1"),),
+        node="test-node",
+        linkedid=linkedid,
+        uniqueid=linkedid,
+        dialled_raw="88005553535",
+        dialled_number="+78005553535",
+        caller_number="79160000000",
+        caller_name="",
+        started_at=start,
+        answered_at=start + timedelta(seconds=1),
+        ended_at=start + timedelta(seconds=9),
+        outcome=Outcome.COMPLETED,
+        language="ru",
+        ivr_path=(IvrStep("support-main", "1"),),
     )
 
 
