@@ -106,7 +106,7 @@ class AgiChannel:
         """One reply, read line by line: panoramisk's reader drops a character of a line cut by EOF,
         and reads only two lines of a multi-line 520 usage error, leaving the rest for later commands."""
         while True:
-            reply = parse_agi_result(await self._read_line())
+            reply: dict[str, Any] = parse_agi_result(await self._read_line())
             if reply.get("status_code") == 100:  # "100 Trying...": the reply follows
                 continue
             if reply.get("error") == "AGIUsageError" and reply.get("msg", "").startswith("520-"):

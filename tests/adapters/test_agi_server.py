@@ -179,7 +179,9 @@ async def test_headers_are_parsed_and_unknown_reads_as_empty() -> None:
 
 async def test_answer_and_set_variable_send_exactly_one_line_each() -> None:
     async def body(channel: AgiChannel) -> list[Any]:
-        return [await channel.answer(), await channel.set_variable("CHANNEL(language)", "ru")]
+        await channel.answer()
+        await channel.set_variable("CHANNEL(language)", "ru")
+        return [None, None]
 
     handler = Recorder(body)
     async with serving(handler) as server, connected(server.port) as asterisk:

@@ -202,7 +202,7 @@ _UNSAFE_VALUES = ["x\ny", "x\ry", "x;y", "x[y", "x]y", "x\0y", "0.0.0.0\n[evil]"
 @pytest.mark.parametrize("bad", _UNSAFE_VALUES)
 @pytest.mark.parametrize("field", _SETTING_FIELDS)
 def test_every_setting_with_config_syntax_in_it_is_refused(field: str, bad: str) -> None:
-    settings = dataclasses.replace(SETTINGS, **{field: bad})
+    settings = dataclasses.replace(SETTINGS, **{field: bad})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="cannot go into an Asterisk config file") as caught:
         render_config(settings, SECRETS, TWO_AGENTS)
     assert repr(bad) in str(caught.value)
@@ -218,7 +218,7 @@ def test_secret_with_brackets_or_nul_is_refused(bad: str) -> None:
 @pytest.mark.parametrize("field", _SETTING_FIELDS)
 def test_ordinary_setting_values_are_written_unchanged(field: str) -> None:
     value = "host-1.example.net" if field != "ami_username" else "cc_ami-2"
-    files = render_config(dataclasses.replace(SETTINGS, **{field: value}), SECRETS, TWO_AGENTS)
+    files = render_config(dataclasses.replace(SETTINGS, **{field: value}), SECRETS, TWO_AGENTS)  # type: ignore[arg-type]
     assert any(value in text for text in files.values())
 
 

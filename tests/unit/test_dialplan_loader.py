@@ -1129,4 +1129,4 @@ def test_bad_display_name_is_reported_at_its_line(tmp_path: Path) -> None:
 def test_model_is_frozen() -> None:
     dialplan = load_dialplan(SAMPLE_DIR)
     with pytest.raises(ValueError):
-        dialplan.menus["support-main"].retries = 9  # type: ignore[misc]
+        dialplan.menus["support-main"].retries = 9
