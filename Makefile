@@ -9,7 +9,6 @@ export CALLCENTER_ASTERISK_ROOT := $(ASTERISK_ROOT)
 
 APT_PACKAGES := postgresql sip-tester debootstrap espeak-ng sox python3-venv util-linux procps iproute2
 BIN := $(VENV)/bin
-STAMP := .run/stamps
 
 .PHONY: run test deps apt venv asterisk sounds db lint typecheck clean help
 
@@ -35,13 +34,14 @@ apt:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-venv: $(STAMP)/venv
+venv: $(VENV)/.installed
 
-$(STAMP)/venv: pyproject.toml
+# Reinstalled when pyproject.toml changes; the stamp lives in the venv, so deleting .venv/ rebuilds it.
+$(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
-	@mkdir -p $(STAMP) && touch $@
+	touch $@
 
 asterisk: venv
 	$(BIN)/callcenter asterisk-root
