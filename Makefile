@@ -46,6 +46,11 @@ $(VENV)/.installed: pyproject.toml
 asterisk: venv
 	$(BIN)/callcenter asterisk-root
 
+# The private PostgreSQL cluster under .run/, with the schema migrated (`make run` does this itself).
+db: venv
+	$(BIN)/callcenter db start
+	$(BIN)/callcenter db upgrade
+
 sounds: venv
 	$(BIN)/callcenter sounds
 

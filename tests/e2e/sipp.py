@@ -99,6 +99,7 @@ def run_sipp(
     script: CallScript | None = None,
     local_ip: str = "127.0.0.2",
     timeout_s: int = 60,
+    extra: tuple[str, ...] = (),
 ) -> SippResult:
     """Place one call; bounded by ``timeout_s`` (SIPp's global timeout, then a hard kill)."""
     template = (SCENARIOS / scenario).read_text()
@@ -131,6 +132,7 @@ def run_sipp(
         "-timeout_error",
         "-trace_err",
         "-trace_msg",
+        *extra,
     ]
     completed = subprocess.run(
         command,
