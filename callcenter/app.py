@@ -7,6 +7,7 @@ import logging
 import signal
 from contextlib import suppress
 from pathlib import PurePosixPath
+from typing import Any
 
 from panoramisk.message import Message
 from sqlalchemy.exc import DBAPIError
@@ -14,11 +15,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from callcenter.asterisk.agi import AgiServer
 from callcenter.asterisk.ami import AmiActionError, AmiClient
+from callcenter.asterisk.confgen import render_config, write_config
 from callcenter.calls.inbound import InboundCallFlow
 from callcenter.config import Secrets, Settings
-from callcenter.dialplan.loader import load_dialplan
+from callcenter.control import ControlServer
+from callcenter.dialplan.model import Dialplan
 from callcenter.errors import ConfigError
 from callcenter.ivr.prompts import PromptResolver
+from callcenter.live_dialplan import LiveDialplan
+from callcenter.sounds import shipped_prompts
 from callcenter.store import schema
 from callcenter.store.writer import RecordWriter
 
@@ -63,22 +68,73 @@ def _check_schema(url: str) -> None:
         raise ConfigError(f"database schema is at {current}, this version needs {head}: run `callcenter db upgrade`")
 
 
+class _AsteriskSync:
+    """Keeps Asterisk's generated config (phones, mailboxes) in step with the live dialplan.
+
+    A reload only marks the config stale; one task writes it and asks Asterisk to reload, so a
+    burst of edits costs one Asterisk reload and no task is left unreferenced.
+    """
+
+    def __init__(self, settings: Settings, ami: AmiClient) -> None:
+        self._settings = settings
+        self._ami = ami
+        self._stale = asyncio.Event()
+        self._latest: Dialplan | None = None
+
+    def changed(self, dialplan: Dialplan) -> None:
+        self._latest = dialplan
+        self._stale.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._stale.wait()
+            self._stale.clear()
+            dialplan = self._latest
+            assert dialplan is not None
+            secrets = Secrets.load(self._settings.run_dir, [phone.extension for phone in dialplan.phones()])
+            write_config(
+                self._settings.asterisk_state_dir / "generated", render_config(self._settings, secrets, dialplan)
+            )
+            for module in ("res_pjsip.so", "app_voicemail.so"):
+                try:
+                    await self._ami.action({"Action": "Reload", "Module": module})
+                except AmiActionError as error:
+                    log.warning(
+                        "Asterisk did not reload %s: %s (it will read the new config at its next start)", module, error
+                    )
+            log.info("Asterisk config updated for the new dialplan")
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    dialplan = load_dialplan(settings.dialplan_dir)
-    secrets = Secrets.load(settings.run_dir, [agent.extension for agent in dialplan.agents])
+    shipped = shipped_prompts(settings.sounds_dir)
+    dialplan = LiveDialplan(settings.dialplan_dir, lambda language, name: (language, name) in shipped)
+    secrets = Secrets.load(settings.run_dir, [phone.extension for phone in dialplan.current.phones()])
     url = settings.database_dsn(secrets)
     await asyncio.to_thread(_check_schema, url)
     engine = create_async_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 3})
     writer = RecordWriter(engine, settings.spool_dir)
     writer.recover()
     flow = InboundCallFlow(
-        dialplan=lambda: dialplan,
+        dialplan=dialplan,
         prompts=PromptResolver(settings.sounds_dir, IN_ROOT_SOUNDS),
         submit=writer.submit,
         node=settings.node,
     )
     agi = AgiServer(flow, settings.agi_host, settings.agi_port)
     ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username, secrets.ami_secret, _on_ami_event)
+    asterisk_sync = _AsteriskSync(settings, ami)
+    dialplan.on_change = asterisk_sync.changed
+
+    async def reload(_: dict[str, Any]) -> dict[str, Any]:
+        result = dialplan.reload()
+        return {
+            "ok": result.ok,
+            "changed": result.changed,
+            "version": result.version,
+            "problems": [str(problem) for problem in result.problems],
+        }
+
+    control = ControlServer(settings.run_dir / "control.sock", {"reload": reload})
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -87,24 +143,30 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             loop.add_signal_handler(signum, stop.set)
 
     await agi.start()
+    await control.start()
     ami.start()
     try:
         async with asyncio.TaskGroup() as tasks:
             writer_task = tasks.create_task(writer.run(), name="record-writer")
-            events_task = tasks.create_task(ami.dispatch_events(), name="ami-events")
-            version_task = tasks.create_task(_log_asterisk_version(ami), name="asterisk-version")
+            helpers = [
+                tasks.create_task(ami.dispatch_events(), name="ami-events"),
+                tasks.create_task(_log_asterisk_version(ami), name="asterisk-version"),
+                tasks.create_task(dialplan.watch(), name="dialplan-watch"),
+                tasks.create_task(asterisk_sync.run(), name="asterisk-config-sync"),
+            ]
             log.info(
                 "callcenter serving node %s: %d number(s), %d agent(s)",
                 settings.node,
-                len(dialplan.numbers),
-                len(dialplan.agents),
+                len(dialplan.current.numbers),
+                len(dialplan.current.agents),
             )
             await stop.wait()
             log.info("stopping: finishing calls in progress")
+            await control.close()
             await agi.close()
             ami.close()
-            events_task.cancel()
-            version_task.cancel()
+            for helper in helpers:
+                helper.cancel()
             writer.stop()
             try:
                 async with asyncio.timeout(10):

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 
 from callcenter.config import Secrets, Settings
+from callcenter.dialplan.model import Dialplan
 from callcenter.errors import CallcenterError
 
 __all__ = ["main"]
@@ -75,7 +76,7 @@ def _print_phones(settings: Settings, secrets: Secrets) -> None:
     from callcenter.dialplan.loader import load_dialplan
 
     dialplan = load_dialplan(settings.dialplan_dir)
-    for agent in dialplan.agents:
+    for agent in dialplan.phones():
         password = agent.password or secrets.phone_passwords.get(agent.extension, "?")
         log.info(
             "desk phone %s (%s): user %s password %s server %s:%d",
@@ -94,7 +95,7 @@ def _cmd_phones(settings: Settings, args: argparse.Namespace) -> int:
     from callcenter.dialplan.loader import load_dialplan
 
     dialplan = load_dialplan(settings.dialplan_dir)
-    secrets = Secrets.load(settings.run_dir, [agent.extension for agent in dialplan.agents])
+    secrets = Secrets.load(settings.run_dir, [phone.extension for phone in dialplan.phones()])
     _print_phones(settings, secrets)
     return 0
 
@@ -124,18 +125,83 @@ def _cmd_calls(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_checked(settings: Settings, path: Path | None = None) -> Dialplan:
+    """The dialplan with every check, prompts included; DialplanError lists what is wrong."""
+    from callcenter.dialplan.loader import load_dialplan
+    from callcenter.sounds import shipped_prompts
+
+    shipped = shipped_prompts(settings.sounds_dir)
+    return load_dialplan(path or settings.dialplan_dir, lambda language, name: (language, name) in shipped)
+
+
+def _print_problems(problems: Sequence[object]) -> None:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"{len(problems)} error(s)", file=sys.stderr)
+
+
 def _cmd_check(settings: Settings, args: argparse.Namespace) -> int:
-    from callcenter.dialplan.loader import DialplanError, load_dialplan
+    from callcenter.dialplan.loader import DialplanError
 
     path = Path(args.path) if args.path else settings.dialplan_dir
     try:
-        dialplan = load_dialplan(path)
+        dialplan = _load_checked(settings, path)
     except DialplanError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(error.problems)} error(s)", file=sys.stderr)
+        _print_problems(error.problems)
         return 1
-    print(f"{path}: OK ({len(dialplan.numbers)} numbers, {len(dialplan.menus)} menus, {len(dialplan.agents)} agents)")
+    print(
+        f"{path}: OK ({len(dialplan.numbers)} numbers, {len(dialplan.menus)} menus, {len(dialplan.queues)} queues, "
+        f"{len(dialplan.agents)} agents, {len(dialplan.supervisors)} supervisors, {len(dialplan.hours)} schedules)"
+    )
+    return 0
+
+
+def _cmd_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from callcenter.dialplan.schema import file_schema
+
+    json.dump(file_schema(), sys.stdout, indent=2, ensure_ascii=False)
+    print()
+    return 0
+
+
+def _cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from callcenter.dialplan.loader import DialplanError
+    from callcenter.ivr.simulator import simulate
+
+    try:
+        dialplan = _load_checked(settings)
+    except DialplanError as error:
+        _print_problems(error.problems)
+        return 1
+    if args.at:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            print(f"callcenter: --at {args.at!r}: expected a date and time like '2026-12-31 23:30'", file=sys.stderr)
+            return 2
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=ZoneInfo(args.timezone))
+    else:
+        at = datetime.now(ZoneInfo(args.timezone))
+    keys = args.keys.split(",") if args.keys else []
+    for line in simulate(dialplan, args.number, args.caller, at, keys):
+        print(line)
+    return 0
+
+
+def _cmd_reload(settings: Settings, args: argparse.Namespace) -> int:
+    from callcenter.control import request
+
+    reply = request(settings.run_dir / "control.sock", {"command": "reload"})
+    if not reply.get("ok"):
+        _print_problems(reply.get("problems") or [reply.get("error", "reload failed")])
+        print("the dialplan in service is unchanged", file=sys.stderr)
+        return 1
+    state = "now live" if reply.get("changed") else "unchanged (the files hold what is live)"
+    print(f"dialplan version {reply.get('version')} {state}")
     return 0
 
 
@@ -194,6 +260,15 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", help="a directory or file (default: dialplans/)")
     check.set_defaults(handler=_cmd_check)
     commands.add_parser("phones", help="print the desk phones' SIP credentials").set_defaults(handler=_cmd_phones)
+    commands.add_parser("schema", help="print the JSON Schema of the dialplan files").set_defaults(handler=_cmd_schema)
+    commands.add_parser("reload", help="reload the dialplan in the running service").set_defaults(handler=_cmd_reload)
+    simulate = commands.add_parser("simulate", help="walk a call through the dialplan, without Asterisk")
+    simulate.add_argument("number", help="the number dialled, in any form")
+    simulate.add_argument("--at", help="when, e.g. '2026-12-31 23:30' (default: now)")
+    simulate.add_argument("--timezone", default="Europe/Moscow", help="of --at when it gives none")
+    simulate.add_argument("--caller", help="the caller's number")
+    simulate.add_argument("--keys", help="the caller's inputs, comma-separated; an empty item lets a timeout pass")
+    simulate.set_defaults(handler=_cmd_simulate)
     db = commands.add_parser("db", help="the database: upgrade the schema, start or stop the private cluster")
     db.add_argument("action", choices=["upgrade", "start", "stop"])
     db.set_defaults(handler=_cmd_db)

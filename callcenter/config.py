@@ -34,6 +34,7 @@ class Settings:
     sip_host: str = "127.0.0.1"
     sip_port: int = 5060
     carrier_address: str = "127.0.0.2"
+    carrier_port: int = 5060  # where calls to other numbers are sent
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038
     ami_username: str = "callcenter"

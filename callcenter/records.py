@@ -11,7 +11,11 @@ __all__ = ["CallRecord", "IvrStep", "Outcome"]
 
 
 class Outcome(StrEnum):
-    COMPLETED = "completed"  # the caller reached an end the dialplan defines (message, queue, ...)
+    COMPLETED = "completed"  # served by the IVR alone: a message, a hang-up the dialplan defines
+    QUEUED = "queued"  # handed to a queue
+    TRANSFERRED = "transferred"  # handed to another number
+    VOICEMAIL = "voicemail"  # left in a mailbox
+    CLOSED = "closed"  # out of hours: told so
     NO_VALID_INPUT = "no_valid_input"  # retries ran out on timeouts or invalid keys
     ABANDONED = "abandoned"  # the caller hung up before an end was reached
     REFUSED = "refused"  # the call was not answered (unknown number, blacklist, ...)
@@ -40,6 +44,8 @@ class CallRecord:
     answered_at: datetime | None = None
     language: str = ""
     ivr_path: tuple[IvrStep, ...] = field(default=())
+    inputs: dict[str, str] = field(default_factory=dict)  # digits typed for the dialplan's inputs, by name
+    destination: str = ""  # where the IVR handed the call: queue:NAME, number:+7..., voicemail:NAME
 
     @property
     def digits(self) -> str:

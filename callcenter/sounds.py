@@ -17,7 +17,7 @@ from pathlib import Path
 
 from callcenter.errors import ConfigError
 
-__all__ = ["PROMPT_FORMATS", "PromptText", "build_prompts", "read_prompt_texts"]
+__all__ = ["PROMPT_FORMATS", "PromptText", "build_prompts", "read_prompt_texts", "shipped_prompts"]
 
 log = logging.getLogger(__name__)
 
@@ -90,3 +90,14 @@ def build_prompts(sounds_dir: Path) -> int:
         made += 1
         log.info("made prompt %s/%s", prompt.language, prompt.name)
     return made
+
+
+def shipped_prompts(sounds_dir: Path) -> frozenset[tuple[str, str]]:
+    """(language, name) of every prompt the project ships: made already, or listed to be made."""
+    listed = {(prompt.language, prompt.name) for prompt in read_prompt_texts(sounds_dir / "prompts.tsv")}
+    made: set[tuple[str, str]] = set()
+    for path in sounds_dir.glob("*/**/*"):
+        if path.is_file() and path.suffix[1:] in PROMPT_FORMATS:
+            language, *name = path.relative_to(sounds_dir).with_suffix("").parts
+            made.add((language, "/".join(name)))
+    return frozenset(listed | made)

@@ -26,7 +26,7 @@ class Stack:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.dialplan = load_dialplan(settings.dialplan_dir)
-        self.secrets = Secrets.load(settings.run_dir, [agent.extension for agent in self.dialplan.agents])
+        self.secrets = Secrets.load(settings.run_dir, [phone.extension for phone in self.dialplan.phones()])
         self.database: PostgresCluster | None = None
         if not settings.database_url:
             self.database = PostgresCluster(settings.pg_data_dir, settings.pg_port, self.secrets.db_password)

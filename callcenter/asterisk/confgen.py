@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from callcenter.config import Secrets, Settings
-from callcenter.dialplan.model import Dialplan
+from callcenter.dialplan.model import Dialplan, ToVoicemail
 
 __all__ = ["render_config", "write_config"]
 
@@ -25,15 +25,15 @@ def _quote(value: str) -> str:
 def render_config(settings: Settings, secrets: Secrets, dialplan: Dialplan) -> dict[str, str]:
     """File name -> content of every generated file."""
     phones = []
-    for agent in dialplan.agents:
-        extension = agent.extension
-        password = agent.password or secrets.phone_passwords[extension]
+    for person in dialplan.phones():
+        extension = person.extension
+        password = person.password or secrets.phone_passwords[extension]
         phones.append(
             f"[{extension}](endpoint-common)\n"
             f"context = from-phones\n"
             f"auth = {extension}\n"
             f"aors = {extension}\n"
-            f'callerid = "{_quote(agent.name)}" <{extension}>\n'
+            f'callerid = "{_quote(person.name)}" <{extension}>\n'
             f"\n[{extension}]\ntype = auth\nauth_type = userpass\n"
             f"username = {extension}\npassword = {_quote(password)}\n"
             f"\n[{extension}]\ntype = aor\nmax_contacts = 1\nremove_existing = yes\nqualify_frequency = 0\n"
@@ -45,6 +45,12 @@ def render_config(settings: Settings, secrets: Secrets, dialplan: Dialplan) -> d
             f"bind = {_quote(settings.sip_host)}:{settings.sip_port}\n"
         ),
         "pjsip_carrier_match.conf": f"match = {_quote(settings.carrier_address)}\n",
+        "pjsip_carrier_aor.conf": (
+            "[carrier]\ntype = aor\n"
+            f"contact = sip:{_quote(settings.carrier_address)}:{settings.carrier_port}\nqualify_frequency = 0\n"
+        ),
+        "voicemail_boxes.conf": "[callcenter]\n"
+        + "".join(f"{mailbox} => ,{mailbox}\n" for mailbox in _mailboxes(dialplan)),
         "pjsip_phones.conf": "\n".join(phones),
         "manager_general.conf": f"port = {settings.ami_port}\nbindaddr = {_quote(settings.ami_host)}\n",
         "manager_users.conf": (
@@ -56,6 +62,10 @@ def render_config(settings: Settings, secrets: Secrets, dialplan: Dialplan) -> d
         ),
         "extensions_globals.conf": f"CC_AGI_URL = agi://{_quote(settings.agi_host)}:{settings.agi_port}\n",
     }
+
+
+def _mailboxes(dialplan: Dialplan) -> list[str]:
+    return sorted({action.mailbox for _, action in dialplan.actions() if isinstance(action, ToVoicemail)})
 
 
 def write_config(directory: Path, files: dict[str, str]) -> None:

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from callcenter.asterisk.agi import ALL_KEYS, AgiChannel, AgiHangupError
-from callcenter.dialplan.model import Dialplan
+from callcenter.dialplan.model import Dialplan, ToNumber, ToQueue, ToVoicemail
 from callcenter.dialplan.numbers import InvalidNumberError, normalize_number
-from callcenter.ivr.interpreter import Collect, Finish, IvrSession, Turn
+from callcenter.ivr.interpreter import CallContext, Collect, Finish, IvrSession, Refuse, Turn
 from callcenter.ivr.prompts import PromptResolver
 from callcenter.records import CallRecord, Outcome
 
@@ -28,6 +28,25 @@ CAUSE_UNALLOCATED = 1  # Q.850 "unallocated number": PJSIP answers 404 Not Found
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _normalized_or_none(number: str) -> str | None:
+    try:
+        return normalize_number(number) if number else None
+    except InvalidNumberError:
+        return None
+
+
+def _dialplan_location(end: Finish) -> tuple[str, str, str] | None:
+    """Where extensions.conf takes a call the IVR hands on (context, extension, priority)."""
+    target = end.target
+    if isinstance(target, ToQueue):
+        return ("cc-queue", target.queue, "1")
+    if isinstance(target, ToNumber):
+        return ("cc-transfer", target.number, "1")
+    if isinstance(target, ToVoicemail):
+        return ("cc-voicemail", target.mailbox, "1")
+    return None
 
 
 class InboundCallFlow:
@@ -52,15 +71,13 @@ class InboundCallFlow:
         dialled = channel.header("extension")
         # The dialplan passes the linkedid as the first argument: AGI headers do not carry it.
         linkedid = channel.header("arg_1") or channel.header("uniqueid")
-        try:
-            normalized: str | None = normalize_number(dialled)
-        except InvalidNumberError:
-            normalized = None
+        normalized = _normalized_or_none(dialled)
+        caller = _normalized_or_none(channel.header("callerid"))
         dialplan = self._dialplan()  # this call keeps this version, whatever reloads happen meanwhile
         line = dialplan.line_for(dialled) if normalized else None
         answered_at: datetime | None = None
         session: IvrSession | None = None
-        outcome, reason = Outcome.FAILED, ""
+        outcome, reason, destination = Outcome.FAILED, "", ""
         try:
             if line is None:
                 outcome, reason = Outcome.REFUSED, "unknown_number"
@@ -68,11 +85,25 @@ class InboundCallFlow:
                 await channel.set_variable("CC_DONE", "1")
                 await channel.hangup(CAUSE_UNALLOCATED)
                 return
-            await channel.set_variable("CHANNEL(language)", line.language)
+            log.info("call %s to %s (%s) from %s", linkedid, normalized, line.name, caller or "unknown")
+            session = IvrSession(dialplan, line, CallContext(caller, started))
+            turn = session.start()
+            if isinstance(turn.then, Refuse) and not turn.play:
+                outcome, reason = Outcome.REFUSED, turn.then.reason
+                await channel.set_variable("CC_DONE", "1")
+                await channel.hangup(turn.then.cause)
+                return
+            await channel.set_variable("CHANNEL(language)", turn.language)
             await channel.answer()
             answered_at = self._clock()
-            session = IvrSession(dialplan, line)
-            outcome = await self._run_ivr(channel, session, line.language)
+            end = await self._run_ivr(channel, session, turn, turn.language)
+            outcome, reason = end.outcome, end.reason
+            next_step = _dialplan_location(end)
+            if next_step is not None:
+                destination = f"{end.target.action}:{next_step[1]}" if end.target else ""
+                await channel.set_variable("CC_NEXT", ",".join(next_step))
+                await channel.set_variable("CC_DONE", "1")
+                return  # extensions.conf takes the call on from CC_NEXT
             await channel.set_variable("CC_DONE", "1")
             await channel.hangup()
         except AgiHangupError:
@@ -100,35 +131,56 @@ class InboundCallFlow:
                     ended_at=self._clock(),
                     outcome=outcome,
                     outcome_reason=reason,
-                    language=line.language if line else "",
+                    language=session.language if session else "",
                     ivr_path=tuple(session.path) if session else (),
+                    inputs=dict(session.inputs) if session else {},
+                    destination=destination,
                 )
             )
 
-    async def _run_ivr(self, channel: AgiChannel, session: IvrSession, language: str) -> Outcome:
-        turn: Turn = session.start()
+    async def _run_ivr(self, channel: AgiChannel, session: IvrSession, turn: Turn, language: str) -> Finish:
         while True:
+            if turn.language != language:  # a menu of another language: core sounds follow the channel's
+                language = turn.language
+                await channel.set_variable("CHANNEL(language)", language)
             key = None
-            # Before a menu, a key pressed during "invalid, try again" is the caller's next choice.
+            # Before more input, a key pressed during "invalid, try again" is the caller's next choice.
             barge_in = ALL_KEYS if isinstance(turn.then, Collect) else ""
             for prompt in turn.play:
                 key = await channel.stream_file(self._prompts.path(language, prompt), barge_in)
                 if key:
                     break
             if isinstance(turn.then, Finish):
-                return turn.then.outcome
-            key = key or await self._collect(channel, turn.then, language)
-            log.debug("%s pressed %r in %s", channel.header("uniqueid"), key, turn.then.menu)
-            turn = session.press(key)
+                return turn.then
+            if isinstance(turn.then, Refuse):
+                # Refused after a message (a blacklist with prompts): the message has been played.
+                return Finish(Outcome.REFUSED, reason=turn.then.reason)
+            keys = await self._collect(channel, turn.then, language, key)
+            log.debug("%s entered %r in %s", channel.header("uniqueid"), keys, turn.then.menu)
+            turn = session.press(keys)
 
-    async def _collect(self, channel: AgiChannel, step: Collect, language: str) -> str | None:
-        """Play the prompts with barge-in and read one key; the last prompt and the wait are one command."""
-        *leading, last = (self._prompts.path(language, prompt) for prompt in step.prompts)
-        for prompt in leading:
-            key = await channel.stream_file(prompt, ALL_KEYS)
-            if key:
-                return key
-        if "#" in step.keys:
-            # GET DATA treats '#' as the end of input, so a menu that offers '#' reads it this way.
-            return await channel.stream_file(last, ALL_KEYS) or await channel.wait_for_key(step.timeout)
-        return (await channel.get_data(last, step.timeout, 1)) or None
+    async def _collect(self, channel: AgiChannel, step: Collect, language: str, first: str | None) -> str | None:
+        """Play the prompts with barge-in and read the input; the last prompt and the wait are one command."""
+        paths = [self._prompts.path(language, prompt) for prompt in step.prompts]
+        typed = first or ""
+        if not typed:
+            for prompt in paths[:-1]:
+                typed = await channel.stream_file(prompt, ALL_KEYS) or ""
+                if typed:
+                    break
+        if step.max_digits == 1:
+            if typed:
+                return typed
+            if "#" in step.keys:
+                # GET DATA treats '#' as the end of input, so a menu that offers '#' reads it this way.
+                return await channel.stream_file(paths[-1], ALL_KEYS) or await channel.wait_for_key(step.timeout)
+            return (await channel.get_data(paths[-1], step.timeout, 1)) or None
+        if typed == step.terminator:
+            return None
+        # An input: GET DATA reads up to max_digits, '#' ends it early; a key that cut a prompt short is the first.
+        rest = (
+            ""
+            if len(typed) >= step.max_digits
+            else await channel.get_data("silence/1" if typed else paths[-1], step.timeout, step.max_digits - len(typed))
+        )
+        return (typed + rest) or None

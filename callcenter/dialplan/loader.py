@@ -12,6 +12,7 @@ number, and an admin means none of those.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 
 from callcenter.dialplan.model import Dialplan
 from callcenter.dialplan.numbers import InvalidNumberError, normalize_number
+from callcenter.dialplan.prompt_check import missing_prompts
 from callcenter.errors import ConfigError
 
 __all__ = ["DialplanError", "Problem", "load_dialplan"]
@@ -90,8 +92,12 @@ class _TextKeyLoader(yaml.SafeLoader):
         return mapping
 
 
-def load_dialplan(path: Path) -> Dialplan:
-    """Load a directory of YAML files (or one file) and validate it; raise DialplanError listing all problems."""
+def load_dialplan(path: Path, shipped: Callable[[str, str], bool] | None = None) -> Dialplan:
+    """Load a directory of YAML files (or one file) and validate it; raise DialplanError listing all problems.
+
+    With ``shipped`` (is this (language, prompt) one of the project's sounds?), every prompt a caller can
+    hear is checked to exist.
+    """
     files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
     if not files:
         raise DialplanError([Problem(path, 0, 0, "no *.yaml files found")])
@@ -160,6 +166,8 @@ def load_dialplan(path: Path) -> Dialplan:
         items = _without_consequences(error.errors())
         raise DialplanError([_locate(_describe(item), item["loc"], sources, files[0]) for item in items]) from None
     references = dialplan.reference_problems()
+    if shipped is not None:
+        references += missing_prompts(dialplan, shipped)
     if references:
         raise DialplanError([_locate(message, location, sources, files[0]) for location, message in references])
     return dialplan

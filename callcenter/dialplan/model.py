@@ -1,99 +1,301 @@
 """The typed dialplan model: what admins describe in dialplans/*.yaml.
 
-Validation happens here (pydantic); locating an error in the YAML file is the
-loader's job. The model is immutable once built, so a running call can keep the
-version it started with while a reload swaps in a new one.
+Structure is validated by pydantic; references between sections (a number's
+menu, an option's queue, an agent's queues) are checked by
+``Dialplan.reference_problems`` so that every dangling name is reported at
+once, each at its own line, by the loader. The model is immutable once built,
+so a running call keeps the version it started with while a reload swaps in a
+new one.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from callcenter.dialplan.hours import Schedule
+from callcenter.dialplan.lists import CallerSet, normalize_entry
 from callcenter.dialplan.numbers import InvalidNumberError, normalize_number
 
 __all__ = [
     "DTMF_KEYS",
+    "Action",
     "Agent",
+    "Back",
+    "Blacklist",
+    "CollectDigits",
     "Dialplan",
     "GotoMenu",
+    "Hangup",
+    "Lists",
     "Menu",
     "Number",
-    "Option",
+    "NumberList",
     "PlayMessage",
+    "Queue",
+    "Repeat",
+    "Supervisor",
+    "ToNumber",
+    "ToQueue",
+    "ToVoicemail",
+    "VipList",
 ]
 
 DTMF_KEYS = "0123456789*#"
+Location = tuple[str, ...]
 # A sound name relative to a sounds directory, without extension: no '..', no absolute path, no spaces,
 # since it ends up as an argument of an AGI command and a path inside the Asterisk root.
 Prompt = Annotated[
     str, Field(pattern=r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$", description="A sound name without extension")
 ]
+Prompts = tuple[Prompt, ...]
 # Shown on phones and put into config files: one line, no quotes or config comment characters.
 DisplayName = Annotated[str, Field(min_length=1, max_length=80, pattern=r'^[^"\\;\x00-\x1f\x7f-\x9f]+$')]
+# Names of menus, queues, mailboxes, inputs: they appear in records, URLs and generated config.
+Name = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")]
+Pin = Annotated[str, Field(pattern=r"^[0-9]{4,8}$", description="4 to 8 digits, typed on the phone's keypad")]
+Extension = Annotated[str, Field(pattern=r"^[0-9]{3,6}$")]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# --- what a key (or the end of a step) does ---------------------------------------------------------------
+
+
 class PlayMessage(_Strict):
-    """Play prompts, then hang up."""
+    """Play prompts, then hang up: the caller was served by the IVR alone."""
 
     action: Literal["message"] = "message"
-    prompts: tuple[Prompt, ...] = Field(min_length=1)
+    prompts: Prompts = Field(min_length=1)
 
 
 class GotoMenu(_Strict):
     """Continue in another menu."""
 
     action: Literal["menu"] = "menu"
-    menu: str
+    menu: Name
 
 
-Option = Annotated[PlayMessage | GotoMenu, Field(discriminator="action")]
+class ToQueue(_Strict):
+    """Wait for an agent of a queue."""
+
+    action: Literal["queue"] = "queue"
+    queue: Name
+    prompts: Prompts = Field(default=(), description="Played before the caller is queued")
+
+
+class ToNumber(_Strict):
+    """Transfer the call to another number (through the carrier trunk)."""
+
+    action: Literal["number"] = "number"
+    number: str
+    prompts: Prompts = ()
+
+    @field_validator("number")
+    @classmethod
+    def _normalized(cls, number: str) -> str:
+        return normalize_number(number)
+
+
+class ToVoicemail(_Strict):
+    """Leave a voice message in a mailbox."""
+
+    action: Literal["voicemail"] = "voicemail"
+    mailbox: Name
+    prompts: Prompts = ()
+
+
+class Repeat(_Strict):
+    """Play the current menu again."""
+
+    action: Literal["repeat"] = "repeat"
+
+
+class Back(_Strict):
+    """Return to the menu the caller came from (the same menu at the top)."""
+
+    action: Literal["back"] = "back"
+
+
+class Hangup(_Strict):
+    """Play prompts, if any, and hang up."""
+
+    action: Literal["hangup"] = "hangup"
+    prompts: Prompts = ()
+
+
+class CollectDigits(_Strict):
+    """Ask for a number (an order, a contract); store it on the call, then go on with ``then``."""
+
+    action: Literal["input"] = "input"
+    name: Name = Field(description="Stored on the call under this name, for the agent and the record")
+    prompts: Prompts = Field(min_length=1)
+    min_digits: int = Field(default=1, ge=1, le=32)
+    max_digits: int = Field(default=16, ge=1, le=32)
+    terminator: Literal["#"] | None = Field(default="#", description="Key that ends the input early")
+    timeout: float = Field(default=10.0, gt=0, le=60)
+    retries: int = Field(default=3, ge=1, le=10)
+    invalid: Prompts = ("invalid",)
+    then: Action
+
+    @model_validator(mode="after")
+    def _lengths(self) -> CollectDigits:
+        if self.min_digits > self.max_digits:
+            raise ValueError(f"min_digits ({self.min_digits}) is more than max_digits ({self.max_digits})")
+        return self
+
+
+Action = Annotated[
+    PlayMessage | GotoMenu | ToQueue | ToNumber | ToVoicemail | Repeat | Back | Hangup | CollectDigits,
+    Field(discriminator="action"),
+]
+CollectDigits.model_rebuild()
+# What happens out of hours: anything that ends or leaves the current menu.
+_NOT_WHEN_CLOSED = (Repeat, Back)
+
+
+def _check_closed(action: Action | None) -> Action | None:
+    if isinstance(action, _NOT_WHEN_CLOSED):
+        raise ValueError(f"'{action.action}' cannot be what happens when closed")
+    return action
+
+
+# --- the sections -------------------------------------------------------------------------------------------
 
 
 class Menu(_Strict):
-    greeting: tuple[Prompt, ...] = Field(min_length=1, description="Played while waiting for a key")
-    options: dict[str, Option] = Field(min_length=1)
+    greeting: Prompts = Field(min_length=1, description="Played while waiting for a key")
+    options: dict[str, Action] = Field(min_length=1)
     timeout: float = Field(default=5.0, gt=0, le=60, description="Seconds to wait for a key")
     retries: int = Field(default=3, ge=1, le=10, description="Times the greeting is played before giving up")
-    invalid: tuple[Prompt, ...] = ("invalid",)
-    no_input: tuple[Prompt, ...] = ("vm-goodbye",)
+    invalid: Prompts = ("invalid",)
+    no_input: Prompts = ("vm-goodbye",)
     announce_key: bool = Field(default=False, description="Say the key pressed before acting on it")
+    language: Literal["ru", "en"] | None = Field(
+        default=None, description="Switch to this language here (and in the menus after); default: the line's"
+    )
+    hours: Name | None = Field(default=None, description="Schedule this menu keeps; `closed` happens outside it")
+    closed: Action | None = None
 
     @field_validator("options")
     @classmethod
-    def _keys_are_dtmf(cls, options: dict[str, Option]) -> dict[str, Option]:
+    def _keys_are_dtmf(cls, options: dict[str, Action]) -> dict[str, Action]:
         for key in options:
             if len(key) != 1 or key not in DTMF_KEYS:
                 raise ValueError(f"option key {key!r} is not a DTMF key (one of {DTMF_KEYS})")
         return options
 
+    @field_validator("closed")
+    @classmethod
+    def _closed(cls, action: Action | None) -> Action | None:
+        return _check_closed(action)
+
+    @model_validator(mode="after")
+    def _closed_with_hours(self) -> Menu:
+        if (self.hours is None) != (self.closed is None):
+            raise ValueError("`hours` and `closed` go together: the schedule, and what happens outside it")
+        return self
+
 
 class Number(_Strict):
     name: DisplayName
-    menu: str
+    menu: Name
     language: Literal["ru", "en"] = "ru"
+    hours: Name | None = Field(default=None, description="Schedule of the line; `closed` happens outside it")
+    closed: Action | None = None
+    whitelist_only: bool = Field(default=False, description="Only callers on the whitelist get through")
+
+    @field_validator("closed")
+    @classmethod
+    def _closed(cls, action: Action | None) -> Action | None:
+        return _check_closed(action)
+
+    @model_validator(mode="after")
+    def _closed_with_hours(self) -> Number:
+        if (self.hours is None) != (self.closed is None):
+            raise ValueError("`hours` and `closed` go together: the schedule, and what happens outside it")
+        return self
+
+
+class Queue(_Strict):
+    name: DisplayName
+    strategy: Literal["longest_idle", "round_robin", "fewest_calls", "ring_all", "random", "linear"] = "longest_idle"
+    skills: dict[Name, Annotated[int, Field(ge=1, le=10)]] = Field(
+        default_factory=dict, description="Skill -> minimum level an agent needs"
+    )
+    wrap_up: int = Field(default=10, ge=0, le=600, description="Seconds after a call before the next offer")
+    max_wait: int = Field(default=600, ge=10, le=7200, description="Seconds before `overflow`")
+    max_length: int | None = Field(default=None, ge=1, description="Callers waiting at most; more overflow")
+    overflow: Action | None = None
 
 
 class Agent(_Strict):
-    extension: str = Field(pattern=r"^[0-9]{3,6}$")
+    extension: Extension
     name: DisplayName
     password: str | None = Field(
         default=None,
         description="SIP password; leave out to have one generated into the run directory's secrets",
     )
+    pin: Pin | None = None
+    queues: tuple[Name, ...] = ()
+    skills: dict[Name, Annotated[int, Field(ge=1, le=10)]] = Field(default_factory=dict)
+
+
+class Supervisor(_Strict):
+    extension: Extension
+    name: DisplayName
+    password: str | None = None
+    pin: Pin | None = None
+    queues: tuple[Name, ...] = Field(min_length=1, description="Queues whose agents this supervisor may monitor")
+
+
+def _normalized_entries(entries: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(normalize_entry(entry) for entry in entries))
+
+
+class NumberList(_Strict):
+    numbers: tuple[str, ...] = Field(default=(), description="Numbers, or prefixes ending in '*', in any form")
+
+    @field_validator("numbers")
+    @classmethod
+    def _normalize(cls, numbers: tuple[str, ...]) -> tuple[str, ...]:
+        return _normalized_entries(numbers)
+
+    def callers(self) -> CallerSet:
+        return CallerSet(self.numbers)
+
+
+class Blacklist(NumberList):
+    prompts: Prompts = Field(default=(), description="Played to a blocked caller; without it the call is refused")
+
+
+class VipList(NumberList):
+    priority: int = Field(default=10, ge=1, le=100, description="Queue priority: higher is offered first")
+
+
+class Lists(_Strict):
+    blacklist: Blacklist = Blacklist()
+    whitelist: NumberList = NumberList()
+    vip: VipList = VipList()
 
 
 class Dialplan(_Strict):
     numbers: dict[str, Number]
-    menus: dict[str, Menu]
+    menus: dict[Name, Menu]
+    hours: dict[Name, Schedule] = Field(default_factory=dict)
+    queues: dict[Name, Queue] = Field(default_factory=dict)
     agents: tuple[Agent, ...] = ()
+    supervisors: tuple[Supervisor, ...] = ()
+    lists: Lists = Lists()
+
+    _blacklist: CallerSet = PrivateAttr()
+    _whitelist: CallerSet = PrivateAttr()
+    _vip: CallerSet = PrivateAttr()
 
     @field_validator("numbers", mode="before")
     @classmethod
@@ -108,35 +310,104 @@ class Dialplan(_Strict):
             normalized[key] = value
         return normalized
 
-    def reference_problems(self) -> list[tuple[tuple[str, ...], str]]:
-        """Every reference to something not defined, as (location in the document, message).
+    def phones(self) -> tuple[Agent | Supervisor, ...]:
+        """Everyone with a desk phone: agents and supervisors."""
+        return (*self.agents, *self.supervisors)
+
+    def line_for(self, dialled: str) -> Number | None:
+        """The line a dialled number reaches, in any of its forms, or None."""
+        try:
+            return self.numbers.get(normalize_number(dialled))
+        except InvalidNumberError:
+            return None
+
+    def actions(self) -> Iterator[tuple[Location, Action]]:
+        """Every action in the dialplan with its location, nested ones (an input's `then`) included."""
+
+        def walk(location: Location, action: Action | None) -> Iterator[tuple[Location, Action]]:
+            if action is None:
+                return
+            yield location, action
+            if isinstance(action, CollectDigits):
+                yield from walk((*location, "then"), action.then)
+
+        for number, line in self.numbers.items():
+            yield from walk(("numbers", number, "closed"), line.closed)
+        for name, menu in self.menus.items():
+            for key, option in menu.options.items():
+                yield from walk(("menus", name, "options", key), option)
+            yield from walk(("menus", name, "closed"), menu.closed)
+        for name, queue in self.queues.items():
+            yield from walk(("queues", name, "overflow"), queue.overflow)
+
+    def reference_problems(self) -> list[tuple[Location, str]]:
+        """Every reference to something not defined, and menus with no way out, as (location, message).
 
         Kept out of pydantic's validators so the loader can report all of them, each at its line.
         """
-        problems: list[tuple[tuple[str, ...], str]] = []
+        problems: list[tuple[Location, str]] = []
+
+        def need(location: Location, kind: str, name: str, known: Mapping[str, object]) -> None:
+            if name not in known:
+                problems.append((location, f"{kind} {name!r} is not defined{_suggest(name, known)}"))
+
         for number, line in self.numbers.items():
-            if line.menu not in self.menus:
-                problems.append(
-                    (
-                        (("numbers", number, "menu")),
-                        f"menu {line.menu!r} is not defined{_suggest(line.menu, self.menus)}",
-                    )
-                )
+            need(("numbers", number, "menu"), "menu", line.menu, self.menus)
+            if line.hours is not None:
+                need(("numbers", number, "hours"), "schedule", line.hours, self.hours)
         for name, menu in self.menus.items():
-            for key, option in menu.options.items():
-                if isinstance(option, GotoMenu) and option.menu not in self.menus:
+            if menu.hours is not None:
+                need(("menus", name, "hours"), "schedule", menu.hours, self.hours)
+        for location, action in self.actions():
+            if isinstance(action, GotoMenu):
+                need((*location, "menu"), "menu", action.menu, self.menus)
+            elif isinstance(action, ToQueue):
+                need((*location, "queue"), "queue", action.queue, self.queues)
+        seen: dict[str, str] = {}
+        people: tuple[tuple[str, tuple[Agent | Supervisor, ...]], ...] = (
+            ("agents", self.agents),
+            ("supervisors", self.supervisors),
+        )
+        for section, group in people:
+            for index, person in enumerate(group):
+                for queue in person.queues:
+                    need((section, str(index), "queues"), "queue", queue, self.queues)
+                if person.extension in seen:
                     problems.append(
-                        (
-                            ("menus", name, "options", key, "menu"),
-                            f"menu {option.menu!r} is not defined{_suggest(option.menu, self.menus)}",
-                        )
+                        ((section, str(index), "extension"), f"extension {person.extension} is defined twice")
                     )
-        seen: set[str] = set()
-        for index, agent in enumerate(self.agents):
-            if agent.extension in seen:
-                problems.append((("agents", str(index), "extension"), f"extension {agent.extension} is defined twice"))
-            seen.add(agent.extension)
+                seen[person.extension] = section
+        problems.extend(self._trapped_menus())
         return problems
+
+    def _trapped_menus(self) -> list[tuple[Location, str]]:
+        """Menus from which no option ever leads out of the menus (to a queue, a number, a message...)."""
+        leaves_directly: set[str] = set()
+        goes_to: dict[str, set[str]] = {name: set() for name in self.menus}
+        for name, menu in self.menus.items():
+            for option in menu.options.values():
+                target = option.then if isinstance(option, CollectDigits) else option
+                if isinstance(target, GotoMenu):
+                    goes_to[name].add(target.menu)
+                elif not isinstance(target, Repeat | Back):
+                    leaves_directly.add(name)
+        way_out = set(leaves_directly)
+        changed = True
+        while changed:  # a menu has a way out if it leads to a menu that has one
+            changed = False
+            for name, targets in goes_to.items():
+                if name not in way_out and targets & way_out:
+                    way_out.add(name)
+                    changed = True
+        return [
+            (
+                ("menus", name),
+                "no option of this menu, or of the menus it leads to, ever ends the menus "
+                "(a message, queue, number, voicemail or hangup): callers can only go round in circles",
+            )
+            for name in self.menus
+            if name not in way_out
+        ]
 
     @classmethod
     def checked(cls, data: object) -> Dialplan:
@@ -148,12 +419,20 @@ class Dialplan(_Strict):
             raise ValueError(f"{'.'.join(location)}: {message}")
         return dialplan
 
-    def line_for(self, dialled: str) -> Number | None:
-        """The line a dialled number reaches, in any of its forms, or None."""
-        try:
-            return self.numbers.get(normalize_number(dialled))
-        except InvalidNumberError:
-            return None
+    def model_post_init(self, context: object, /) -> None:
+        # Matched on every call: built once per dialplan version (the model is frozen, so never stale).
+        self._blacklist = self.lists.blacklist.callers()
+        self._whitelist = self.lists.whitelist.callers()
+        self._vip = self.lists.vip.callers()
+
+    def blacklisted(self, caller: str | None) -> bool:
+        return caller is not None and caller in self._blacklist
+
+    def whitelisted(self, caller: str | None) -> bool:
+        return caller is not None and caller in self._whitelist
+
+    def vip(self, caller: str | None) -> bool:
+        return caller is not None and caller in self._vip
 
 
 def _suggest(name: str, known: Mapping[str, object]) -> str:

@@ -38,6 +38,8 @@ calls = Table(
     Column("ended_at", DateTime(timezone=True), nullable=False),
     Column("ivr_path", JSONB, nullable=False),
     Column("digits", Text, nullable=False),
+    Column("inputs", JSONB, nullable=False, server_default="{}"),
+    Column("destination", Text, nullable=False, server_default=""),
     Column("outcome", String(32), nullable=False),
     Column("outcome_reason", Text, nullable=False),
     Column("written_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

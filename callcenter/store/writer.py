@@ -49,6 +49,8 @@ def record_row(record: CallRecord) -> dict[str, Any]:
         "ended_at": record.ended_at,
         "ivr_path": [{"menu": step.menu, "key": step.key} for step in record.ivr_path],
         "digits": record.digits,
+        "inputs": record.inputs,
+        "destination": record.destination,
         "outcome": str(record.outcome),
         "outcome_reason": record.outcome_reason,
     }

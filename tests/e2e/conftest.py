@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -28,12 +29,35 @@ CALLCENTER = [sys.executable, "-m", "callcenter"]
 
 TEST_ENV = {
     "CALLCENTER_RUN_DIR": str(REPO / ".run" / "test"),
+    "CALLCENTER_DIALPLAN_DIR": str(REPO / ".run" / "test" / "dialplans"),
     "CALLCENTER_SIP_PORT": "15060",
     "CALLCENTER_AMI_PORT": "15038",
     "CALLCENTER_AGI_PORT": "14573",
     "CALLCENTER_PG_PORT": "15433",
     "CALLCENTER_LOG_LEVEL": "DEBUG",
 }
+
+
+# The sample dialplan keeps Moscow office hours; tests must not depend on when they run. They use
+# a copy whose schedules are always open, and change it (then reload) to test being closed.
+ALWAYS_OPEN_HOURS = """\
+hours:
+  support:
+    weekly: {daily: "00:00-24:00"}
+  sales:
+    weekly: {daily: "00:00-24:00"}
+"""
+
+
+def prepare_dialplans(directory: Path) -> Path:
+    """A copy of dialplans/ in ``directory`` with schedules that are always open."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.yaml"):
+        old.unlink()
+    for source in (REPO / "dialplans").glob("*.yaml"):
+        shutil.copy(source, directory / source.name)
+    (directory / "hours.yaml").write_text(ALWAYS_OPEN_HOURS)
+    return directory
 
 
 def service_env(overrides: dict[str, str] | None = None) -> dict[str, str]:
@@ -132,6 +156,7 @@ class ServiceProcess:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
+    prepare_dialplans(Path(TEST_ENV["CALLCENTER_DIALPLAN_DIR"]))
     return Settings.from_env(TEST_ENV)
 
 

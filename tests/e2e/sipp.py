@@ -50,21 +50,25 @@ class CallScript:
 
     # (pause in ms before the key: after the answer for the first, after the previous key's end for the others)
     keys: tuple[tuple[int, str], ...] = ()
-    hang_up_after_ms: int | None = None  # None: wait for the call center to hang up
+    hang_up_after_ms: int | None = None  # after the last key's end; None: wait for the call center to hang up
 
     def render(self, template: str, work_dir: Path, name: str) -> str:
         presses = ""
+        length_ms = 0
         if self.keys:
             pcap = work_dir / f"{name}-dtmf.pcap"
             first_pause, _ = self.keys[0]
             length_ms = write_dtmf_pcap(pcap, list(self.keys))
             presses = (
                 f'  <pause milliseconds="{first_pause}"/>\n'
+                # The pcap plays on its own thread while the scenario goes on.
                 f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n'
-                # The pcap plays on its own thread; the scenario waits for it to end.
-                f'  <pause milliseconds="{length_ms + 200}"/>\n'
             )
-        end = _WAIT_FOR_BYE if self.hang_up_after_ms is None else _HANG_UP.format(after_ms=self.hang_up_after_ms)
+        if self.hang_up_after_ms is None:
+            # Waiting for the BYE from the first key on: the call center may end the call before the last key.
+            end = _WAIT_FOR_BYE
+        else:
+            end = _HANG_UP.format(after_ms=length_ms + 200 + self.hang_up_after_ms)
         return template.replace("  <!-- KEYS -->\n", presses).replace("  <!-- END -->\n", end)
 
 
@@ -77,6 +81,13 @@ class SippResult:
     @property
     def ok(self) -> bool:
         return self.returncode == 0
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def _free_even_port(host: str) -> int:
@@ -127,6 +138,8 @@ def run_sipp(
         "-mp",
         str(_free_even_port(local_ip)),
         "-nostdin",
+        # SIPp takes port 5060 when free; a call must not hold the port the carrier's far side listens on.
+        *(() if "-p" in extra else ("-p", str(_free_port(local_ip)))),
         "-timeout",
         f"{timeout_s}s",
         "-timeout_error",

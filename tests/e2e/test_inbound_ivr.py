@@ -25,15 +25,16 @@ def test_each_form_of_the_toll_free_number_reaches_the_ivr_and_the_key_is_record
     service: ServiceProcess, target: tuple[str, int], sipp_dir: Path, dialled: str
 ) -> None:
     caller = new_caller()
-    result = run_sipp("carrier_call.xml", target, dialled, caller, sipp_dir, CallScript(keys=((1500, "1"),)))
+    result = run_sipp("carrier_call.xml", target, dialled, caller, sipp_dir, CallScript(keys=((1500, "2"),)))
     assert result.ok, result.output
 
     record = wait_for_record(caller)
     assert record["dialled_raw"] == dialled
     assert record["dialled_number"] == "+78005553535"
-    assert record["digits"] == "1"
-    assert record["ivr_path"] == [{"menu": "support-main", "key": "1"}]
-    assert record["outcome"] == "completed"
+    assert record["digits"] == "2"
+    assert record["ivr_path"] == [{"menu": "support-main", "key": "2"}]
+    assert record["outcome"] == "queued"
+    assert record["destination"] == "queue:support"
     assert record["language"] == "ru"
     assert record["answered_at"] is not None
     assert record["started_at"] <= record["answered_at"] <= record["ended_at"]
@@ -66,7 +67,7 @@ def test_invalid_key_is_explained_and_the_menu_asks_again(
 
     record = wait_for_record(caller)
     assert record["ivr_path"] == [{"menu": "support-main", "key": "5"}, {"menu": "support-main", "key": "2"}]
-    assert record["outcome"] == "completed"
+    assert record["outcome"] == "queued"
 
 
 def test_caller_hanging_up_in_the_menu_is_recorded_as_abandoned(

@@ -96,11 +96,11 @@ def test_a_call_during_a_database_outage_is_recorded_when_the_database_returns(
     stack.database.stop()
     try:
         caller = new_caller()
-        result = run_sipp("carrier_call.xml", target, "88005553535", caller, sipp_dir, CallScript(keys=((1000, "1"),)))
+        result = run_sipp("carrier_call.xml", target, "88005553535", caller, sipp_dir, CallScript(keys=((1000, "2"),)))
         assert result.ok, result.output  # callers notice nothing
         service.wait_for(r"PostgreSQL unreachable; spooling call records", start=mark, timeout=20)
     finally:
         stack.database.start()
     service.wait_for(r"PostgreSQL is back after", start=mark, timeout=40)
     record = wait_for_record(caller)
-    assert (record["digits"], record["outcome"]) == ("1", "completed")
+    assert (record["digits"], record["outcome"]) == ("2", "queued")

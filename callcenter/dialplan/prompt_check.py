@@ -1,0 +1,94 @@
+"""Every prompt a caller can hear must exist in the language they hear it in: checked before calls, never silence.
+
+A prompt is found among the project's own sounds (sounds/<language>/<name>.*)
+or among Asterisk's core sounds for that language (the list shipped in
+core_sounds.txt, taken from the Debian packages installed in the Asterisk
+root; a test keeps it in step with the root).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import cache
+from importlib import resources
+
+from callcenter.dialplan.model import Action, CollectDigits, Dialplan, GotoMenu, Location
+
+__all__ = ["core_sounds", "missing_prompts"]
+
+
+@cache
+def core_sounds() -> frozenset[tuple[str, str]]:
+    """(language, name) of every core sound in the Asterisk root's sound packages."""
+    text = resources.files("callcenter.dialplan").joinpath("core_sounds.txt").read_text(encoding="utf-8")
+    return frozenset(tuple(line.split(" ", 1)) for line in text.splitlines() if " " in line)  # type: ignore[misc]
+
+
+def _action_prompts(location: Location, action: Action | None) -> Iterator[tuple[Location, str]]:
+    if action is None:
+        return
+    for index, prompt in enumerate(getattr(action, "prompts", ())):
+        yield (*location, "prompts", str(index)), prompt
+    if isinstance(action, CollectDigits):
+        for index, prompt in enumerate(action.invalid):
+            yield (*location, "invalid", str(index)), prompt
+        yield from _action_prompts((*location, "then"), action.then)
+
+
+def _menu_prompts(dialplan: Dialplan, name: str) -> Iterator[tuple[Location, str]]:
+    menu = dialplan.menus[name]
+    for field in ("greeting", "invalid", "no_input"):
+        for index, prompt in enumerate(getattr(menu, field)):
+            yield ("menus", name, field, str(index)), prompt
+    for key, option in menu.options.items():
+        yield from _action_prompts(("menus", name, "options", key), option)
+    yield from _action_prompts(("menus", name, "closed"), menu.closed)
+
+
+def _reachable_menus(dialplan: Dialplan, first: str, language: str) -> list[tuple[str, str]]:
+    """(menu, language it is heard in) for every menu a caller can reach from ``first``."""
+    start = (first, dialplan.menus[first].language or language) if first in dialplan.menus else (first, language)
+    seen, todo = [start], [start]
+    while todo:
+        name, heard_in = todo.pop()
+        menu = dialplan.menus.get(name)
+        if menu is None:
+            continue
+        for action in [*menu.options.values(), menu.closed]:
+            target = action.then if isinstance(action, CollectDigits) else action
+            if isinstance(target, GotoMenu) and target.menu in dialplan.menus:
+                state = (target.menu, dialplan.menus[target.menu].language or heard_in)
+                if state not in seen:
+                    seen.append(state)
+                    todo.append(state)
+    return seen
+
+
+def missing_prompts(dialplan: Dialplan, shipped: Callable[[str, str], bool]) -> list[tuple[Location, str]]:
+    """(location, message) for each prompt that a caller of some line would hear but that does not exist."""
+    core = core_sounds()
+    problems: dict[tuple[Location, str], str] = {}
+    for number, line in dialplan.numbers.items():
+        places: list[tuple[tuple[Location, str], str]] = [
+            (place, line.language) for place in _action_prompts(("numbers", number, "closed"), line.closed)
+        ]
+        if line.menu in dialplan.menus:
+            for name, language in _reachable_menus(dialplan, line.menu, line.language):
+                places.extend((place, language) for place in _menu_prompts(dialplan, name))
+        for (location, prompt), language in places:
+            if not shipped(language, prompt) and (language, prompt) not in core:
+                problems.setdefault(
+                    (location, language),
+                    f"prompt {prompt!r} does not exist in {language!r} (callers of {number} would hear "
+                    f"silence): add it to sounds/prompts.tsv or use a core sound",
+                )
+    blacklist = dialplan.lists.blacklist
+    languages = {line.language for line in dialplan.numbers.values()}
+    for index, prompt in enumerate(blacklist.prompts):
+        for language in sorted(languages):
+            if not shipped(language, prompt) and (language, prompt) not in core:
+                problems.setdefault(
+                    (("lists", "blacklist", "prompts", str(index)), language),
+                    f"prompt {prompt!r} does not exist in {language!r}",
+                )
+    return [(location, message) for (location, _), message in problems.items()]
