@@ -12,13 +12,15 @@ number, and an admin means none of those.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from callcenter.dialplan.model import Dialplan
 from callcenter.dialplan.numbers import InvalidNumberError, normalize_number
@@ -246,11 +248,35 @@ def _without_consequences(errors: list[Any]) -> list[Any]:
     ]
 
 
+@cache
+def _known_keys() -> tuple[str, ...]:
+    """Every key the dialplan's models know, for "did you mean" on a misspelt one."""
+    keys: set[str] = set()
+    todo: list[type[BaseModel]] = [Dialplan]
+    seen: set[type[BaseModel]] = set()
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        keys.update(model.model_fields)
+        for field in model.model_fields.values():
+            todo.extend(_models_in(field.annotation))
+    return tuple(sorted(keys))
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for argument in get_args(annotation) for model in _models_in(argument)]
+
+
 def _describe(error: Any) -> str:
     loc = [str(part) for part in error["loc"]]
     message: str = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = f"unknown key {loc[-1]!r}"
+        close = difflib.get_close_matches(loc[-1], _known_keys(), n=1)
+        message = f"unknown key {loc[-1]!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
     elif error["type"] == "missing":
         message = f"missing required key {loc[-1]!r}"
     return f"{'.'.join(loc)}: {message}" if loc else message

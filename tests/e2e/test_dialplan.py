@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -202,3 +203,31 @@ def test_a_reload_during_a_call_leaves_that_call_on_its_version_and_new_calls_ge
         reload()
     assert wait_for_record(first)["destination"] == "queue:support"
     assert wait_for_record(second)["destination"] == "queue:sales"
+
+
+def test_an_agent_added_to_the_dialplan_can_register_after_a_reload(
+    service: ServiceProcess, settings: Settings, sipp_dir: Path
+) -> None:
+    agents = settings.dialplan_dir / "agents.yaml"
+    original = agents.read_text()
+    new_agent = '  - extension: "1004"\n    name: Dmitry Orlov\n    queues: [support]\n    skills: {support: 1}\n'
+    try:
+        mark = service.mark()
+        agents.write_text(original.replace("\nsupervisors:", new_agent + "\nsupervisors:"))
+        reload()
+        service.wait_for(r"Asterisk config updated", start=mark, timeout=20)
+        password = json.loads((settings.run_dir / "secrets.json").read_text())["phone_passwords"]["1004"]
+        result = run_sipp(
+            "phone_register.xml",
+            (settings.sip_host, settings.sip_port),
+            "register",
+            "1004",
+            sipp_dir,
+            local_ip="127.0.0.3",
+            timeout_s=15,
+            extra=("-key", "user", "1004", "-au", "1004", "-ap", password),
+        )
+        assert result.ok, result.output
+    finally:
+        agents.write_text(original)
+        reload()

@@ -694,23 +694,28 @@ def test_invalid_key_and_no_input_after_the_switch_are_in_the_new_language() -> 
     assert ivr.press(None).language == "en"
 
 
-def test_back_to_a_menu_without_language_keeps_the_switched_language() -> None:
-    # What the code does today. It is not what the caller expects: main was heard in Russian, and
-    # the caller who presses "back to the Russian menu" (the sample's support-english '*') gets it in
-    # English, with prompts that may not exist in English (prompt_check checks main only in 'ru').
-    # The expectation is the strict xfail below.
-    ivr = bilingual()
-    assert walk(ivr, "9", "*") == Turn((), BILINGUAL_MAIN_COLLECT, "en")
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="interpreter._enter keeps the last language on `back`: a menu returned to is not heard in the "
-    "language it had when the caller was there",
-)
-def test_back_to_a_menu_without_language_is_heard_in_its_own_language_again() -> None:
+def test_back_returns_to_the_language_heard_in_the_menu_returned_to() -> None:
+    # What a caller expects: "back to the Russian menu" (the sample's support-english '*') is heard in
+    # Russian again, the language main was heard in.
     ivr = bilingual()
     assert walk(ivr, "9", "*") == Turn((), BILINGUAL_MAIN_COLLECT, "ru")
+    assert ivr.language == "ru"
+    assert ivr.press("0") == Turn(("cc/bye",), Finish(Outcome.COMPLETED), "ru")
+
+
+def test_back_within_the_switched_branch_stays_in_its_language() -> None:
+    # sub has no language: reached from english, it was heard in English, and is again after deep.
+    ivr = bilingual()
+    assert walk(ivr, "9", "2", "3") == Turn((), DEEP_COLLECT, "en")
+    assert ivr.press("#") == Turn((), SUB_COLLECT, "en")
+    assert ivr.press("#") == Turn((), ENGLISH_COLLECT, "en")
+    assert ivr.press("*") == Turn((), BILINGUAL_MAIN_COLLECT, "ru")
+
+
+def test_back_at_the_top_of_a_switched_branch_keeps_its_language() -> None:
+    # A line whose first menu sets a language: back at the top stays there, in that language.
+    dialplan = plan({"main": {**MAIN, "language": "en"}, "sub": SUB, "deep": DEEP})
+    assert walk(session(dialplan), "#") == Turn((), MAIN_COLLECT, "en")
 
 
 def test_menu_with_the_lines_language_switches_back() -> None:
