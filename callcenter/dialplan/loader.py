@@ -30,6 +30,8 @@ from callcenter.errors import ConfigError
 __all__ = ["DialplanError", "Problem", "load_dialplan"]
 
 _MAX_FILE_BYTES = 1 << 20
+# Aliases make a small file stand for a huge document ("billion laughs"); validation walks all of it.
+_MAX_EXPANDED_NODES = 200_000
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,22 @@ class _Source:
     file: Path
     key: yaml.Node
     value: yaml.Node
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values the node stands for with every alias expanded (memoized: aliases share nodes)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 1  # a node that contains itself (a recursive alias) counts once
+    if isinstance(node, yaml.SequenceNode):
+        total = 1 + sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total = 1 + sum(_expanded_size(key, sizes) + _expanded_size(value, sizes) for key, value in node.value)
+    else:
+        total = 1
+    sizes[id(node)] = total
+    return total
 
 
 def _at(file: Path, node: yaml.Node, message: str) -> Problem:
@@ -224,6 +242,17 @@ def _read(file: Path, problems: list[Problem]) -> tuple[Any, yaml.Node] | None:
     try:
         root = loader.get_single_node()
         if root is None:
+            return None
+        if _expanded_size(root, {}) > _MAX_EXPANDED_NODES:
+            problems.append(
+                Problem(
+                    file,
+                    0,
+                    0,
+                    f"the file stands for more than {_MAX_EXPANDED_NODES} values once its "
+                    "aliases (*name) are expanded; use fewer or smaller aliases",
+                )
+            )
             return None
         return loader.construct_document(root), root
     except yaml.MarkedYAMLError as error:

@@ -231,3 +231,36 @@ def test_an_agent_added_to_the_dialplan_can_register_after_a_reload(
     finally:
         agents.write_text(original)
         reload()
+
+
+QUICK_LINE = """\
+numbers:
+  "+78005550000":
+    name: Quick test line
+    menu: quick
+menus:
+  quick:
+    greeting: [silence/1]
+    timeout: 1
+    retries: 2
+    no_input: [vm-goodbye]
+    options:
+      "1": {action: hangup}
+"""
+
+
+def test_a_caller_who_presses_nothing_hears_the_menu_retries_times_then_goodbye(
+    service: ServiceProcess, settings: Settings, target: tuple[str, int], sipp_dir: Path
+) -> None:
+    extra = settings.dialplan_dir / "zz-quick.yaml"
+    extra.write_text(QUICK_LINE)  # a line of its own in a file of its own: the set is merged
+    try:
+        reload()
+        caller = new_caller()
+        call(target, "+78005550000", caller, sipp_dir, CallScript())
+        record = wait_for_record(caller)
+        assert record["ivr_path"] == [{"menu": "quick", "key": None}, {"menu": "quick", "key": None}]
+        assert record["outcome"] == "no_valid_input"
+    finally:
+        extra.unlink()
+        reload()
