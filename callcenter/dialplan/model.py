@@ -155,20 +155,32 @@ Action = Annotated[
     Field(discriminator="action"),
 ]
 CollectDigits.model_rebuild()
-# What happens out of hours: anything that ends or leaves the current menu.
-_NOT_WHEN_CLOSED = (Repeat, Back)
-
-
-def _check_closed(action: Action | None) -> Action | None:
-    if isinstance(action, _NOT_WHEN_CLOSED):
-        raise ValueError(f"'{action.action}' cannot be what happens when closed")
-    return action
 
 
 # --- the sections -------------------------------------------------------------------------------------------
 
 
-class Menu(_Strict):
+class _KeepsHours(_Strict):
+    """A line or a menu that may keep a schedule, and says what happens outside it."""
+
+    hours: Name | None = Field(default=None, description="A schedule from `hours`; `closed` happens outside it")
+    closed: Action | None = None
+
+    @field_validator("closed")
+    @classmethod
+    def _closed(cls, action: Action | None) -> Action | None:
+        if isinstance(action, Repeat | Back):
+            raise ValueError(f"'{action.action}' cannot be what happens when closed")
+        return action
+
+    @model_validator(mode="after")
+    def _closed_with_hours(self) -> _KeepsHours:
+        if (self.hours is None) != (self.closed is None):
+            raise ValueError("`hours` and `closed` go together: the schedule, and what happens outside it")
+        return self
+
+
+class Menu(_KeepsHours):
     greeting: Prompts = Field(min_length=1, description="Played while waiting for a key")
     options: dict[str, Action] = Field(min_length=1)
     timeout: float = Field(default=5.0, gt=0, le=60, description="Seconds to wait for a key")
@@ -179,9 +191,6 @@ class Menu(_Strict):
     language: Literal["ru", "en"] | None = Field(
         default=None, description="Switch to this language here (and in the menus after); default: the line's"
     )
-    hours: Name | None = Field(default=None, description="Schedule this menu keeps; `closed` happens outside it")
-    closed: Action | None = None
-
     @field_validator("options")
     @classmethod
     def _keys_are_dtmf(cls, options: dict[str, Action]) -> dict[str, Action]:
@@ -190,36 +199,12 @@ class Menu(_Strict):
                 raise ValueError(f"option key {key!r} is not a DTMF key (one of {DTMF_KEYS})")
         return options
 
-    @field_validator("closed")
-    @classmethod
-    def _closed(cls, action: Action | None) -> Action | None:
-        return _check_closed(action)
 
-    @model_validator(mode="after")
-    def _closed_with_hours(self) -> Menu:
-        if (self.hours is None) != (self.closed is None):
-            raise ValueError("`hours` and `closed` go together: the schedule, and what happens outside it")
-        return self
-
-
-class Number(_Strict):
+class Number(_KeepsHours):
     name: DisplayName
     menu: Name
     language: Literal["ru", "en"] = "ru"
-    hours: Name | None = Field(default=None, description="Schedule of the line; `closed` happens outside it")
-    closed: Action | None = None
     whitelist_only: bool = Field(default=False, description="Only callers on the whitelist get through")
-
-    @field_validator("closed")
-    @classmethod
-    def _closed(cls, action: Action | None) -> Action | None:
-        return _check_closed(action)
-
-    @model_validator(mode="after")
-    def _closed_with_hours(self) -> Number:
-        if (self.hours is None) != (self.closed is None):
-            raise ValueError("`hours` and `closed` go together: the schedule, and what happens outside it")
-        return self
 
 
 class Queue(_Strict):

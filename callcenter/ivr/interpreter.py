@@ -140,7 +140,7 @@ class IvrSession:
         self._started = False
         self._finished: Finish | Refuse | None = None
         self._closed = False
-        self.language = line.language
+        self.language: str = line.language
         self.path: list[IvrStep] = []
         self.inputs: dict[str, str] = {}
 
