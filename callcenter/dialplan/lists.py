@@ -25,8 +25,13 @@ def normalize_entry(text: str) -> str:
     digits = _SEPARATORS.sub("", text.strip()[:-1])
     if digits.startswith("+") and digits[1:].isascii() and digits[1:].isdigit() and len(digits) >= 2:
         return digits + "*"
-    if digits.startswith("8") and digits.isascii() and digits.isdigit():
-        return "+7" + digits[1:] + "*"
+    if digits.isascii() and digits.isdigit():
+        # The international prefixes (810, 00) before the domestic one (8), as normalize_number does.
+        for international in ("810", "00"):
+            if digits.startswith(international) and len(digits) > len(international):
+                return "+" + digits[len(international) :] + "*"
+        if digits.startswith("8"):
+            return "+7" + digits[1:] + "*"
     raise InvalidNumberError(f"{text!r} is not a prefix: write it as +<country code>...* or 8...*")
 
 
@@ -45,3 +50,12 @@ class CallerSet:
 
     def __bool__(self) -> bool:
         return bool(self._numbers or self._prefixes)
+
+    def __eq__(self, other: object) -> bool:
+        # Dialplans are compared (is a reload a change?), and they hold their caller sets.
+        if not isinstance(other, CallerSet):
+            return NotImplemented
+        return self._numbers == other._numbers and self._prefixes == other._prefixes
+
+    def __hash__(self) -> int:
+        return hash((self._numbers, self._prefixes))

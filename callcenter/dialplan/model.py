@@ -42,6 +42,7 @@ __all__ = [
     "ToQueue",
     "ToVoicemail",
     "VipList",
+    "final_action",
 ]
 
 DTMF_KEYS = "0123456789*#"
@@ -150,6 +151,13 @@ class CollectDigits(_Strict):
         return self
 
 
+def final_action(action: Action) -> Action:
+    """What an action comes to once its inputs are typed: an input's `then`, followed to the end."""
+    while isinstance(action, CollectDigits):
+        action = action.then
+    return action
+
+
 Action = Annotated[
     PlayMessage | GotoMenu | ToQueue | ToNumber | ToVoicemail | Repeat | Back | Hangup | CollectDigits,
     Field(discriminator="action"),
@@ -191,6 +199,7 @@ class Menu(_KeepsHours):
     language: Literal["ru", "en"] | None = Field(
         default=None, description="Switch to this language here (and in the menus after); default: the line's"
     )
+
     @field_validator("options")
     @classmethod
     def _keys_are_dtmf(cls, options: dict[str, Action]) -> dict[str, Action]:
@@ -371,7 +380,7 @@ class Dialplan(_Strict):
         goes_to: dict[str, set[str]] = {name: set() for name in self.menus}
         for name, menu in self.menus.items():
             for option in menu.options.values():
-                target = option.then if isinstance(option, CollectDigits) else option
+                target = final_action(option)
                 if isinstance(target, GotoMenu):
                     goes_to[name].add(target.menu)
                 elif not isinstance(target, Repeat | Back):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from importlib import resources
 
-from callcenter.dialplan.model import Action, CollectDigits, Dialplan, GotoMenu, Location
+from callcenter.dialplan.model import Action, CollectDigits, Dialplan, GotoMenu, Location, final_action
 
 __all__ = ["core_sounds", "missing_prompts"]
 
@@ -45,17 +45,17 @@ def _menu_prompts(dialplan: Dialplan, name: str) -> Iterator[tuple[Location, str
     yield from _action_prompts(("menus", name, "closed"), menu.closed)
 
 
-def _reachable_menus(dialplan: Dialplan, first: str, language: str) -> list[tuple[str, str]]:
-    """(menu, language it is heard in) for every menu a caller can reach from ``first``."""
-    start = (first, dialplan.menus[first].language or language) if first in dialplan.menus else (first, language)
-    seen, todo = [start], [start]
+def _reachable_menus(dialplan: Dialplan, firsts: list[str], language: str) -> list[tuple[str, str]]:
+    """(menu, language it is heard in) for every menu a caller can reach from ``firsts``."""
+    starts = [(first, dialplan.menus[first].language or language) for first in firsts if first in dialplan.menus]
+    seen, todo = list(starts), list(starts)
     while todo:
         name, heard_in = todo.pop()
         menu = dialplan.menus.get(name)
         if menu is None:
             continue
         for action in [*menu.options.values(), menu.closed]:
-            target = action.then if isinstance(action, CollectDigits) else action
+            target = final_action(action) if action is not None else None
             if isinstance(target, GotoMenu) and target.menu in dialplan.menus:
                 state = (target.menu, dialplan.menus[target.menu].language or heard_in)
                 if state not in seen:
@@ -72,9 +72,12 @@ def missing_prompts(dialplan: Dialplan, shipped: Callable[[str, str], bool]) -> 
         places: list[tuple[tuple[Location, str], str]] = [
             (place, line.language) for place in _action_prompts(("numbers", number, "closed"), line.closed)
         ]
-        if line.menu in dialplan.menus:
-            for name, language in _reachable_menus(dialplan, line.menu, line.language):
-                places.extend((place, language) for place in _menu_prompts(dialplan, name))
+        firsts = [line.menu]
+        closed_to = final_action(line.closed) if line.closed is not None else None
+        if isinstance(closed_to, GotoMenu):
+            firsts.append(closed_to.menu)  # the after-hours menu
+        for name, language in _reachable_menus(dialplan, firsts, line.language):
+            places.extend((place, language) for place in _menu_prompts(dialplan, name))
         for (location, prompt), language in places:
             if not shipped(language, prompt) and (language, prompt) not in core:
                 problems.setdefault(
@@ -82,13 +85,15 @@ def missing_prompts(dialplan: Dialplan, shipped: Callable[[str, str], bool]) -> 
                     f"prompt {prompt!r} does not exist in {language!r} (callers of {number} would hear "
                     f"silence): add it to sounds/prompts.tsv or use a core sound",
                 )
-    blacklist = dialplan.lists.blacklist
-    languages = {line.language for line in dialplan.numbers.values()}
-    for index, prompt in enumerate(blacklist.prompts):
-        for language in sorted(languages):
+    # Played to callers of any line: the blacklist's message and what queues overflow to.
+    languages = sorted({line.language for line in dialplan.numbers.values()})
+    anywhere: list[tuple[Location, str]] = [
+        (("lists", "blacklist", "prompts", str(i)), p) for i, p in enumerate(dialplan.lists.blacklist.prompts)
+    ]
+    for name, queue in dialplan.queues.items():
+        anywhere.extend(_action_prompts(("queues", name, "overflow"), queue.overflow))
+    for location, prompt in anywhere:
+        for language in languages:
             if not shipped(language, prompt) and (language, prompt) not in core:
-                problems.setdefault(
-                    (("lists", "blacklist", "prompts", str(index)), language),
-                    f"prompt {prompt!r} does not exist in {language!r}",
-                )
+                problems.setdefault((location, language), f"prompt {prompt!r} does not exist in {language!r}")
     return [(location, message) for (location, _), message in problems.items()]

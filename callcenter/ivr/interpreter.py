@@ -127,6 +127,11 @@ class _Waiting:
     attempt: int = 1
 
 
+def _valid_digits(digits: str, action: CollectDigits) -> bool:
+    # ASCII only: str.isdigit() takes any script's digits, which no order number is written in.
+    return digits.isascii() and digits.isdigit() and action.min_digits <= len(digits) <= action.max_digits
+
+
 class IvrSession:
     """One caller's walk through the menus of one dialplan version."""
 
@@ -140,6 +145,8 @@ class IvrSession:
         self._started = False
         self._finished: Finish | Refuse | None = None
         self._closed = False
+        self._closed_menus: set[str] = set()  # closed menus passed through on the way to the current step
+        self._in_menu = False  # False until the caller reaches a menu (a closed line may send them elsewhere)
         self.language: str = line.language
         self.path: list[IvrStep] = []
         self.inputs: dict[str, str] = {}
@@ -185,6 +192,7 @@ class IvrSession:
         if waiting is None:
             raise IvrStateError("no input was being collected")
         self._waiting = None
+        self._closed_menus.clear()
         self.path.append(IvrStep(self._menu_name, keys))
         if waiting.input is not None:
             return self._typed(waiting, keys)
@@ -203,7 +211,8 @@ class IvrSession:
 
     def _act(self, action: Action, said: tuple[str, ...]) -> Turn:
         if isinstance(action, GotoMenu):
-            self._came_from.append((self._menu_name, self.language))
+            if self._in_menu:  # a closed line's after-hours menu has nowhere to go back to
+                self._came_from.append((self._menu_name, self.language))
             return self._enter(action.menu, said)
         if isinstance(action, Repeat):
             return self._enter(self._menu_name, said)
@@ -224,7 +233,7 @@ class IvrSession:
 
     def _closed_turn(self, action: Action, said: tuple[str, ...]) -> Turn:
         self._closed = True
-        turn = self._act(action, said)
+        turn = self._act(action, said)  # may enter another closed menu, but never one already passed
         if isinstance(turn.then, Finish) and turn.then.outcome is Outcome.COMPLETED:
             # A message out of hours is not self-service: the caller could not be served.
             return self._finish(turn.play, Finish(Outcome.CLOSED, reason="closed"))
@@ -232,10 +241,15 @@ class IvrSession:
 
     def _enter(self, name: str, said: tuple[str, ...]) -> Turn:
         self._menu_name = name
+        self._in_menu = True
         menu = self._menu
         self.language = menu.language or self.language
         if menu.hours is not None and menu.closed is not None and not self._dialplan.whitelisted(self._context.caller):
             if not self._dialplan.hours[menu.hours].is_open(self._context.at):
+                if name in self._closed_menus:
+                    # Closed menus sending callers round to each other: end it rather than loop.
+                    return self._finish(said, Finish(Outcome.CLOSED, reason="closed"))
+                self._closed_menus.add(name)
                 return self._closed_turn(menu.closed, said)
         return self._wait(said, _Waiting(Collect(name, menu.greeting, menu.timeout, "".join(menu.options))))
 
@@ -254,7 +268,7 @@ class IvrSession:
     def _typed(self, waiting: _Waiting, digits: str | None) -> Turn:
         action = waiting.input
         assert action is not None
-        if digits is None or not digits.isdigit() or not action.min_digits <= len(digits) <= action.max_digits:
+        if digits is None or not _valid_digits(digits, action):
             invalid = action.invalid if digits else ()
             if waiting.attempt >= action.retries:
                 return self._finish(invalid + self._menu.no_input, Finish(Outcome.NO_VALID_INPUT))

@@ -221,7 +221,7 @@ def test_unknown_key_inside_an_option_is_reported_at_the_key_line(tmp_path: Path
     problem = only_problem(tmp_path)
     assert problem.file == path
     assert (problem.line, problem.column) == (line_of(path, "promtps"), 9)
-    assert problem.message == "menus.main.options.1.message.promtps: unknown key 'promtps'"
+    assert problem.message == "menus.main.options.1.message.promtps: unknown key 'promtps' (did you mean 'prompts'?)"
 
 
 GOTO_OPTION_WITH_TYPO = """\
@@ -804,10 +804,12 @@ def test_menu_name_that_yaml_reads_as_null_is_kept_as_the_text_and_refused_as_a_
     # and the problems name "~", not None.
     path = write(tmp_path, "plan.yaml", _plan_with_menu_named("~"))
     problems = problems_of(tmp_path)
-    assert [(problem.file, problem.line, problem.message) for problem in problems] == [
-        (path, 2, f"numbers.+78005553535.menu: {_NAME_PATTERN_MESSAGE}"),
-        (path, 5, f"menus.~.[key]: {_NAME_PATTERN_MESSAGE}"),  # the menu's first line: see the test below
+    # (Where the second one is reported is the strict xfail below.)
+    assert [(problem.file, problem.message) for problem in problems] == [
+        (path, f"numbers.+78005553535.menu: {_NAME_PATTERN_MESSAGE}"),
+        (path, f"menus.~.[key]: {_NAME_PATTERN_MESSAGE}"),
     ]
+    assert problems[0].line == 2
 
 
 @pytest.mark.xfail(
@@ -1048,11 +1050,6 @@ def test_checked_returns_a_dialplan_without_problems() -> None:
     assert dialplan.reference_problems() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Dialplan keeps CallerSet objects in private attributes and pydantic compares those too; CallerSet "
-    "has no __eq__, so two dialplans built from the same data are never equal (LiveDialplan.reload relies on it)",
-)
 def test_dialplans_built_from_the_same_data_are_equal() -> None:
     data = {"numbers": {"88005553535": {"name": "A", "menu": "main"}}, "menus": {"main": _MENU_MAIN}}
     assert Dialplan.model_validate(data) == Dialplan.model_validate(data)

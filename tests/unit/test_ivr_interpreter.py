@@ -143,7 +143,9 @@ def test_message_option_without_announce_key_does_not_say_the_key() -> None:
 def test_announce_key_says_you_entered_and_the_digit_before_the_prompts() -> None:
     ivr = session(announcing())
     ivr.start()
-    assert ivr.press("1") == Turn(("you-entered", "digits/1", "cc/thanks", "vm-goodbye"), Finish(Outcome.COMPLETED), "ru")
+    assert ivr.press("1") == Turn(
+        ("you-entered", "digits/1", "cc/thanks", "vm-goodbye"), Finish(Outcome.COMPLETED), "ru"
+    )
 
 
 def test_announce_key_says_star_for_star() -> None:
