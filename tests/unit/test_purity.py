@@ -16,7 +16,12 @@ PURE_MODULES = [
     "callcenter.dialplan.numbers",
     "callcenter.dialplan.model",
     "callcenter.dialplan.loader",
+    "callcenter.dialplan.hours",
+    "callcenter.dialplan.lists",
+    "callcenter.dialplan.prompt_check",
+    "callcenter.dialplan.schema",
     "callcenter.ivr.interpreter",
+    "callcenter.ivr.simulator",
     "callcenter.records",
 ]
 FORBIDDEN = ["asyncio", "aiohttp", "panoramisk", "sqlalchemy", "psycopg"]
