@@ -184,13 +184,38 @@ def load_dialplan(path: Path, shipped: Callable[[str, str], bool] | None = None)
         dialplan = Dialplan.model_validate(merged)
     except ValidationError as error:
         items = _without_consequences(error.errors())
-        raise DialplanError([_locate(_describe(item), item["loc"], sources, files[0]) for item in items]) from None
+        found = [_locate(_describe(item), item["loc"], sources, files[0]) for item in items]
+        found += _references_in_the_rest(merged, items, sources, files[0])
+        raise DialplanError(found) from None
     references = dialplan.reference_problems()
     if shipped is not None:
         references += missing_prompts(dialplan, shipped)
     if references:
         raise DialplanError([_locate(message, location, sources, files[0]) for location, message in references])
     return dialplan
+
+
+def _references_in_the_rest(
+    merged: dict[str, Any], errors: list[Any], sources: dict[tuple[str, ...], _Source], fallback: Path
+) -> list[Problem]:
+    """Reference problems among the items that are valid, so one bad menu does not hide a missing queue.
+
+    The invalid items (a menu with a misspelt key, ...) are left out and validation is tried again; their
+    names still count as defined.
+    """
+    left_out: dict[str, set[str]] = {}
+    rest = {section: dict(value) if isinstance(value, dict) else value for section, value in merged.items()}
+    for error in errors:
+        loc = [str(part) for part in error["loc"]]
+        if len(loc) < 2 or not isinstance(rest.get(loc[0]), dict):
+            return []  # not an item of a named section: nothing sensible to leave out
+        rest[loc[0]].pop(loc[1], None)
+        left_out.setdefault(loc[0], set()).add(loc[1])
+    try:
+        partial = Dialplan.model_validate(rest)
+    except ValidationError:
+        return []
+    return [_locate(message, location, sources, fallback) for location, message in partial.reference_problems(left_out)]
 
 
 def _check_number(

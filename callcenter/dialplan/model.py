@@ -334,15 +334,19 @@ class Dialplan(_Strict):
         for name, queue in self.queues.items():
             yield from walk(("queues", name, "overflow"), queue.overflow)
 
-    def reference_problems(self) -> list[tuple[Location, str]]:
+    def reference_problems(self, also_defined: Mapping[str, set[str]] | None = None) -> list[tuple[Location, str]]:
         """Every reference to something not defined, and menus with no way out, as (location, message).
 
         Kept out of pydantic's validators so the loader can report all of them, each at its line.
+        ``also_defined`` names items (by section) that exist but were left out of this model because they
+        are invalid themselves: references to them are not reported again.
         """
         problems: list[tuple[Location, str]] = []
+        sections = {"menu": "menus", "queue": "queues", "schedule": "hours"}
+        elsewhere = also_defined or {}
 
         def need(location: Location, kind: str, name: str, known: Mapping[str, object]) -> None:
-            if name not in known:
+            if name not in known and name not in elsewhere.get(sections[kind], set()):
                 problems.append((location, f"{kind} {name!r} is not defined{_suggest(name, known)}"))
 
         for number, line in self.numbers.items():
@@ -371,7 +375,8 @@ class Dialplan(_Strict):
                         ((section, str(index), "extension"), f"extension {person.extension} is defined twice")
                     )
                 seen[person.extension] = section
-        problems.extend(self._trapped_menus())
+        if not elsewhere.get("menus"):  # a left-out menu might be the way out
+            problems.extend(self._trapped_menus())
         return problems
 
     def _trapped_menus(self) -> list[tuple[Location, str]]:

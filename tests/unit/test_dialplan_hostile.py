@@ -61,3 +61,18 @@ def test_a_document_that_is_a_list_is_refused_at_its_first_line(tmp_path: Path) 
     plan = tmp_path / "plan.yaml"
     plan.write_text("- numbers\n- menus\n")
     assert problems(plan) == [f"{plan}:1:1: the top level must be a mapping of sections (numbers, menus, agents)"]
+
+
+def test_a_broken_menu_does_not_hide_a_missing_queue_elsewhere(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        'numbers:\n  "88005553535": {name: L, menu: main}\n'
+        "menus:\n"
+        "  main:\n    greeting: [beep]\n    timout: 5\n    options: {'1': {action: menu, menu: other}}\n"
+        "  other:\n    greeting: [beep]\n    options: {'1': {action: queue, queue: suport}}\n"
+        "queues:\n  support: {name: Support}\n"
+    )
+    assert problems(plan) == [
+        f"{plan}:6:5: menus.main.timout: unknown key 'timout' (did you mean 'timeout'?)",
+        f"{plan}:10:36: queue 'suport' is not defined (did you mean 'support'?)",
+    ]
