@@ -226,6 +226,10 @@ class Queue(_Strict):
     max_wait: int = Field(default=600, ge=10, le=7200, description="Seconds before `overflow`")
     max_length: int | None = Field(default=None, ge=1, description="Callers waiting at most; more overflow")
     overflow: Action | None = None
+    ring_timeout: int = Field(default=15, ge=5, le=120, description="Seconds an agent's phone rings per offer")
+    relax_after: int | None = Field(
+        default=None, ge=1, description="Seconds of waiting after which any member may take the call, skills or not"
+    )
 
 
 class Agent(_Strict):
@@ -238,6 +242,9 @@ class Agent(_Strict):
     pin: Pin | None = None
     queues: tuple[Name, ...] = ()
     skills: dict[Name, Annotated[int, Field(ge=1, le=10)]] = Field(default_factory=dict)
+    no_answer_limit: int = Field(
+        default=3, ge=1, le=20, description="Offers missed in a row before the agent is paused (reason no_answer)"
+    )
 
 
 class Supervisor(_Strict):

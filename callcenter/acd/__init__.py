@@ -1,0 +1,1 @@
+"""The ACD: a pure routing core deciding which waiting contact goes to which agent."""

@@ -1,0 +1,626 @@
+"""The routing state machine: contacts waiting in queues, agents in states, and who is offered what.
+
+Theory of operation
+-------------------
+``Acd.handle(event)`` is the only way in and returns the commands the shell
+must carry out (ring agents, stop ringing, overflow a contact, publish an
+agent's state). The core does no I/O and reads no clock: every event carries
+its time, and ``next_deadline()`` tells the shell when to send ``TimerFired``
+(end of wrap-up, a ring the shell never reported back, a contact reaching its
+queue's max wait or its skill relaxation).
+
+Routing rules, in order:
+1. A contact is offered to one agent at a time (all eligible available agents
+   at once for a ring-all queue; the first to answer wins).
+2. Among waiting contacts, higher priority first (VIPs), then the oldest.
+   A contact whose offer failed keeps its place: it is still the oldest.
+3. Among available agents, the best skilled for the queue (sum of the levels of
+   the queue's skills) first, then the queue's strategy: longest idle,
+   round robin (per queue, least recently offered), fewest calls, random,
+   linear (the agents' order).
+4. An agent must be a member of the queue and hold each of its skills at the
+   required level; after ``relax_after`` seconds of waiting, any member may
+   take the contact.
+5. After each event no contact waits while an available agent could take it.
+
+Data structures: per queue, two heaps of waiting contacts (strict and relaxed
+phase) and two heaps of available agents (strictly eligible, and any member),
+all with lazy deletion: an entry is skipped when its object has moved on
+(its ``version`` changed). An event costs O(queues per agent x log n), never a
+scan of all agents or all contacts (app_queue's weakness at scale).
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from callcenter.acd.events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentPaused,
+    AgentState,
+    AgentStateChanged,
+    AgentUnpaused,
+    CancelOffer,
+    Command,
+    ContactAbandoned,
+    ContactArrived,
+    ContactEnded,
+    Event,
+    Offer,
+    OfferAnswered,
+    OfferFailed,
+    Overflow,
+    TimerFired,
+)
+from callcenter.errors import CallcenterError
+
+__all__ = ["Acd", "AcdError", "AgentProfile", "QueueRules"]
+
+STRATEGIES = ("longest_idle", "round_robin", "fewest_calls", "ring_all", "random", "linear")
+_RING_GRACE = 5.0  # beyond the ring timeout, a ring the shell never reported back counts as no answer
+_DEFAULT_HANDLE_TIME = 180.0
+
+
+class AcdError(CallcenterError):
+    """An event that cannot happen in the current state (the shell's bug, or a lost event)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRules:
+    name: str
+    strategy: str = "longest_idle"
+    skills: Mapping[str, int] = field(default_factory=dict)
+    wrap_up: float = 10.0
+    max_wait: float = 600.0
+    max_length: int | None = None
+    ring_timeout: float = 15.0
+    relax_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentProfile:
+    agent: str
+    queues: tuple[str, ...]
+    skills: Mapping[str, int] = field(default_factory=dict)
+    order: int = 0  # for the linear strategy
+    no_answer_limit: int = 3  # missed offers in a row before the agent is paused with reason "no_answer"
+
+
+class _Phase(Enum):
+    WAITING = 1
+    OFFERED = 2
+    CONNECTED = 3
+    GONE = 4
+
+
+class _Contact:
+    __slots__ = (
+        "answered_at",
+        "arrived",
+        "contact",
+        "offered",
+        "phase",
+        "priority",
+        "queue",
+        "relaxed",
+        "seq",
+        "version",
+    )
+
+    def __init__(self, contact: str, queue: str, priority: int, arrived: float, seq: int) -> None:
+        self.contact = contact
+        self.queue = queue
+        self.priority = priority
+        self.arrived = arrived
+        self.seq = seq
+        self.phase = _Phase.WAITING
+        self.relaxed = False
+        self.offered: set[str] = set()
+        self.version = 0
+        self.answered_at = 0.0
+
+
+class _Agent:
+    __slots__ = (
+        "busy_contact",
+        "calls",
+        "idle_since",
+        "last_offer",
+        "members",
+        "missed",
+        "order",
+        "pending",
+        "profile",
+        "random_key",
+        "reason",
+        "score",
+        "state",
+        "strict",
+        "version",
+    )
+
+    def __init__(self, profile: AgentProfile, members: tuple[str, ...], strict: frozenset[str], order: int) -> None:
+        self.profile = profile
+        self.members = members  # the agent's queues that exist
+        self.strict = strict  # of those, the queues whose skill requirements the agent meets
+        self.order = order
+        self.score: dict[str, int] = {}  # per queue: the sum of the agent's levels in the queue's skills
+        self.state = AgentState.LOGGED_OUT
+        self.version = 0
+        self.idle_since = 0.0
+        self.calls = 0
+        self.missed = 0
+        self.last_offer: dict[str, int] = {}
+        self.random_key = 0.0
+        self.busy_contact: str | None = None
+        self.reason = ""
+        self.pending: tuple[AgentState, str] | None = None  # a pause or log-out asked for during a call
+
+
+@dataclass(slots=True)
+class _QueueIndex:
+    rules: QueueRules
+    waiting: list[tuple[int, int, str, int]] = field(default_factory=list)  # (-priority, seq, contact, version)
+    relaxed: list[tuple[int, int, str, int]] = field(default_factory=list)
+    agents_strict: list[tuple[int, float, int, str, int]] = field(default_factory=list)
+    agents_any: list[tuple[int, float, int, str, int]] = field(default_factory=list)
+    waiting_count: int = 0
+    logged_in: int = 0  # members not logged out
+    staffed: int = 0  # members logged in and not paused
+    handle_time: float = _DEFAULT_HANDLE_TIME  # moving average, for the estimated wait
+
+
+_AgentEntry = tuple[int, float, int, str, int]  # (-skill score, strategy key, order, agent, version)
+_ContactEntry = tuple[int, int, str, int]  # (-priority, arrival seq, contact, version)
+
+
+class Acd:
+    def __init__(self, queues: Iterable[QueueRules], agents: Iterable[AgentProfile], seed: int = 0) -> None:
+        self._queues: dict[str, _QueueIndex] = {}
+        for rules in queues:
+            if rules.strategy not in STRATEGIES:
+                raise AcdError(f"queue {rules.name}: unknown strategy {rules.strategy!r}")
+            self._queues[rules.name] = _QueueIndex(rules)
+        self._agents: dict[str, _Agent] = {}
+        for order, profile in enumerate(agents, start=1):
+            members = tuple(name for name in profile.queues if name in self._queues)
+            strict = frozenset(
+                name
+                for name in members
+                if all(
+                    profile.skills.get(skill, 0) >= level for skill, level in self._queues[name].rules.skills.items()
+                )
+            )
+            agent = _Agent(profile, members, strict, profile.order or order)
+            for name in members:
+                agent.score[name] = sum(profile.skills.get(skill, 0) for skill in self._queues[name].rules.skills)
+            self._agents[profile.agent] = agent
+        self._contacts: dict[str, _Contact] = {}
+        self._timers: list[tuple[float, int, str, str, int]] = []  # (at, seq, kind, key, version)
+        self._seq = 0
+        self._random = random.Random(seed)
+        self._fresh: list[_Agent] = []  # agents made available by the event being handled
+
+    # --- the one way in -------------------------------------------------------------------------------------
+
+    def handle(self, event: Event) -> list[Command]:
+        out: list[Command] = []
+        self._fresh.clear()
+        if isinstance(event, ContactArrived):
+            self._arrived(event, out)
+        elif isinstance(event, TimerFired):
+            self._timers_due(event.at, out)
+        elif isinstance(event, OfferAnswered):
+            self._answered(event, out)
+        elif isinstance(event, OfferFailed):
+            self._failed(event.at, event.contact, event.agent, event.reason, out)
+        elif isinstance(event, ContactEnded):
+            self._ended(event, out)
+        elif isinstance(event, ContactAbandoned):
+            self._abandoned(event, out)
+        elif isinstance(event, AgentLoggedIn):
+            self._logged_in(event, out)
+        elif isinstance(event, AgentLoggedOut):
+            self._agent_leaves(event.at, event.agent, AgentState.LOGGED_OUT, "", out)
+        elif isinstance(event, AgentPaused):
+            self._agent_leaves(event.at, event.agent, AgentState.PAUSED, event.reason, out)
+        elif isinstance(event, AgentUnpaused):
+            self._unpaused(event, out)
+        else:  # pragma: no cover - the union is exhaustive
+            raise AcdError(f"unknown event {event!r}")
+        # Rule 5: whoever became available takes what waits for them.
+        for agent in self._fresh:
+            if agent.state is AgentState.AVAILABLE:
+                self._offer_agent(event.at, agent, out)
+        return out
+
+    def next_deadline(self) -> float | None:
+        """When the shell must send TimerFired next, or None."""
+        while self._timers and not self._timer_valid(self._timers[0]):
+            heapq.heappop(self._timers)
+        return self._timers[0][0] if self._timers else None
+
+    # --- queries (for announcements, the wallboard and tests) --------------------------------------------
+
+    def agent_state(self, agent: str) -> AgentState:
+        return self._agent(agent).state
+
+    def waiting(self, queue: str) -> int:
+        return self._queue(queue).waiting_count
+
+    def waiting_contacts(self) -> list[str]:
+        return [contact.contact for contact in self._contacts.values() if contact.phase is _Phase.WAITING]
+
+    def can_take(self, agent: str, contact: str) -> bool:
+        """Whether the agent may be offered the contact now, by membership and skills (not by state)."""
+        record, person = self._contacts[contact], self._agent(agent)
+        return record.queue in person.members and (record.relaxed or record.queue in person.strict)
+
+    def agents(self) -> list[str]:
+        return list(self._agents)
+
+    def position(self, contact: str) -> int:
+        """1 for the next contact of its queue to be offered; 0 when not waiting. O(contacts)."""
+        record = self._contacts.get(contact)
+        if record is None or record.phase is not _Phase.WAITING:
+            return 0
+        key = (-record.priority, record.seq)
+        ahead = sum(
+            1
+            for other in self._contacts.values()
+            if other.queue == record.queue and other.phase is _Phase.WAITING and (-other.priority, other.seq) < key
+        )
+        return ahead + 1
+
+    def estimated_wait(self, queue: str, position: int) -> float:
+        """Seconds a contact at ``position`` may still wait: recent handle time x position / staffed agents."""
+        index = self._queue(queue)
+        return index.handle_time * position / max(1, index.staffed)
+
+    # --- events ---------------------------------------------------------------------------------------------
+
+    def _arrived(self, event: ContactArrived, out: list[Command]) -> None:
+        index = self._queue(event.queue)
+        if event.contact in self._contacts:
+            raise AcdError(f"contact {event.contact} arrived twice")
+        rules = index.rules
+        if index.logged_in == 0:
+            out.append(Overflow(event.contact, event.queue, "no_agents"))
+            return
+        if rules.max_length is not None and index.waiting_count >= rules.max_length:
+            out.append(Overflow(event.contact, event.queue, "max_length"))
+            return
+        self._seq += 1
+        contact = _Contact(event.contact, event.queue, event.priority, event.at, self._seq)
+        self._contacts[event.contact] = contact
+        self._timer(event.at + rules.max_wait, "max_wait", event.contact, 0)
+        if rules.relax_after is not None:
+            self._timer(event.at + rules.relax_after, "relax", event.contact, 0)
+        index.waiting_count += 1
+        self._enqueue(contact)
+        self._offer_contact(event.at, contact, out)
+
+    def _answered(self, event: OfferAnswered, out: list[Command]) -> None:
+        contact = self._contacts.get(event.contact)
+        agent = self._agent(event.agent)
+        if contact is None or contact.phase is not _Phase.OFFERED or event.agent not in contact.offered:
+            # Too late: the caller left, or another agent of a ring-all answered first.
+            out.append(CancelOffer(event.contact, event.agent))
+            return
+        for other in sorted(contact.offered - {event.agent}):
+            out.append(CancelOffer(contact.contact, other))
+            self._become_available(event.at, self._agents[other], out)
+        contact.offered = {event.agent}
+        contact.phase = _Phase.CONNECTED
+        contact.answered_at = event.at
+        agent.calls += 1
+        agent.missed = 0
+        self._set_state(event.at, agent, AgentState.ON_CALL, "", out)
+
+    def _failed(self, at: float, contact_id: str, agent_id: str, reason: str, out: list[Command]) -> None:
+        contact = self._contacts.get(contact_id)
+        agent = self._agent(agent_id)
+        if contact is None or contact.phase is not _Phase.OFFERED or agent_id not in contact.offered:
+            return  # already settled (answered elsewhere, abandoned, timed out)
+        if reason == "no_answer":
+            agent.missed += 1
+        agent.busy_contact = None
+        if reason == "unreachable" or agent.missed >= agent.profile.no_answer_limit:
+            self._set_state(
+                at, agent, AgentState.PAUSED, "unreachable" if reason == "unreachable" else "no_answer", out
+            )
+            self._staffing(agent, -1)
+            self._withdraw(at, contact, agent_id, out)
+        else:
+            # Idle from now: the agent who just missed the call is not the first to get it again.
+            self._withdraw(at, contact, agent_id, out, then_available=agent)
+
+    def _ended(self, event: ContactEnded, out: list[Command]) -> None:
+        agent = self._agent(event.agent)
+        contact = self._contacts.pop(event.contact, None)
+        wrap_up = 0.0
+        if contact is not None:
+            contact.phase = _Phase.GONE
+            index = self._queues[contact.queue]
+            wrap_up = index.rules.wrap_up
+            index.handle_time += 0.1 * (event.at - contact.answered_at + wrap_up - index.handle_time)
+        if agent.busy_contact != event.contact:
+            return
+        agent.busy_contact = None
+        if agent.pending is not None:
+            state, reason = agent.pending
+            agent.pending = None
+            self._set_state(event.at, agent, state, reason, out)
+            if state is AgentState.LOGGED_OUT:
+                self._membership(agent, -1, -1)
+            else:
+                self._staffing(agent, -1)
+        elif wrap_up > 0:
+            # Wrap-up is the agent's, across all queues: no queue offers anything until it ends.
+            self._set_state(event.at, agent, AgentState.WRAP_UP, "", out)
+            self._timer(event.at + wrap_up, "wrap_up", agent.profile.agent, agent.version)
+        else:
+            self._become_available(event.at, agent, out)
+
+    def _abandoned(self, event: ContactAbandoned, out: list[Command]) -> None:
+        contact = self._contacts.get(event.contact)
+        if contact is None or contact.phase is _Phase.CONNECTED:
+            return
+        self._remove(event.at, contact, out)
+
+    def _logged_in(self, event: AgentLoggedIn, out: list[Command]) -> None:
+        agent = self._agent(event.agent)
+        if agent.state is not AgentState.LOGGED_OUT:
+            return
+        self._membership(agent, +1, +1)
+        agent.missed = 0
+        self._become_available(event.at, agent, out)
+
+    def _agent_leaves(self, at: float, agent_id: str, state: AgentState, reason: str, out: list[Command]) -> None:
+        agent = self._agent(agent_id)
+        if agent.state is AgentState.LOGGED_OUT or (agent.state is state and agent.reason == reason):
+            return
+        if agent.state is AgentState.ON_CALL:
+            agent.pending = (state, reason)  # after this call
+            return
+        staffed = agent.state is not AgentState.PAUSED
+        ringing = self._contacts.get(agent.busy_contact or "") if agent.state is AgentState.RINGING else None
+        agent.busy_contact = None
+        self._set_state(at, agent, state, reason, out)
+        if state is AgentState.LOGGED_OUT:
+            self._membership(agent, -1, -1 if staffed else 0)
+        elif staffed:
+            self._staffing(agent, -1)
+        if ringing is not None:
+            out.append(CancelOffer(ringing.contact, agent_id))
+            self._withdraw(at, ringing, agent_id, out)
+
+    def _unpaused(self, event: AgentUnpaused, out: list[Command]) -> None:
+        agent = self._agent(event.agent)
+        if agent.state is AgentState.ON_CALL and agent.pending is not None:
+            agent.pending = None  # the pause asked for during the call is taken back
+            return
+        if agent.state is not AgentState.PAUSED:
+            return
+        agent.missed = 0
+        self._staffing(agent, +1)
+        self._become_available(event.at, agent, out)
+
+    def _timers_due(self, now: float, out: list[Command]) -> None:
+        while self._timers and self._timers[0][0] <= now:
+            timer = heapq.heappop(self._timers)
+            if not self._timer_valid(timer):
+                continue
+            at, _, kind, key, _ = timer
+            if kind == "wrap_up":
+                self._become_available(at, self._agents[key], out)
+            elif kind == "ring":
+                contact_id, agent_id = key.split("\0")
+                self._failed(at, contact_id, agent_id, "no_answer", out)
+            elif kind == "max_wait":
+                contact = self._contacts[key]
+                self._remove(at, contact, out)
+                out.append(Overflow(contact.contact, contact.queue, "max_wait"))
+            elif kind == "relax":
+                contact = self._contacts[key]
+                contact.relaxed = True
+                if contact.phase is _Phase.WAITING:
+                    self._enqueue(contact)
+                    self._offer_contact(at, contact, out)
+
+    # --- offering -------------------------------------------------------------------------------------------
+
+    def _offer_contact(self, at: float, contact: _Contact, out: list[Command]) -> None:
+        """Offer a waiting contact to the best available agent(s) of its queue, if any."""
+        index = self._queues[contact.queue]
+        heap = index.agents_any if contact.relaxed else index.agents_strict
+        if index.rules.strategy == "ring_all":
+            chosen = []
+            while (agent := self._pop_agent(heap)) is not None:
+                chosen.append(agent)
+        else:
+            agent = self._pop_agent(heap)
+            chosen = [agent] if agent is not None else []
+        if not chosen:
+            return
+        contact.phase = _Phase.OFFERED
+        contact.offered = {agent.profile.agent for agent in chosen}
+        index.waiting_count -= 1
+        self._seq += 1
+        for agent in chosen:
+            agent.last_offer[contact.queue] = self._seq
+            agent.busy_contact = contact.contact
+            self._set_state(at, agent, AgentState.RINGING, "", out)
+            self._timer(
+                at + index.rules.ring_timeout + _RING_GRACE,
+                "ring",
+                f"{contact.contact}\0{agent.profile.agent}",
+                agent.version,
+            )
+        out.append(
+            Offer(contact.contact, contact.queue, tuple(a.profile.agent for a in chosen), index.rules.ring_timeout)
+        )
+
+    def _offer_agent(self, at: float, agent: _Agent, out: list[Command]) -> None:
+        """Offer an available agent the best contact waiting in any of its queues, while there is one."""
+        while agent.state is AgentState.AVAILABLE:
+            best: _ContactEntry | None = None
+            for name in agent.members:
+                index = self._queues[name]
+                if name in agent.strict:
+                    entry = self._peek_contact(index.waiting, relaxed=False)
+                    if entry is not None and (best is None or entry < best):
+                        best = entry
+                entry = self._peek_contact(index.relaxed, relaxed=True)
+                if entry is not None and (best is None or entry < best):
+                    best = entry
+            if best is None:
+                return
+            self._offer_contact(at, self._contacts[best[2]], out)
+
+    def _pop_agent(self, heap: list[_AgentEntry]) -> _Agent | None:
+        while heap:
+            entry = heapq.heappop(heap)
+            agent = self._agents[entry[3]]
+            if agent.state is AgentState.AVAILABLE and agent.version == entry[4]:
+                return agent
+        return None
+
+    def _peek_contact(self, heap: list[_ContactEntry], relaxed: bool) -> _ContactEntry | None:
+        while heap:
+            entry = heap[0]
+            contact = self._contacts.get(entry[2])
+            if (
+                contact is not None
+                and contact.phase is _Phase.WAITING
+                and contact.version == entry[3]
+                and contact.relaxed == relaxed
+            ):
+                return entry
+            heapq.heappop(heap)
+        return None
+
+    # --- bookkeeping ----------------------------------------------------------------------------------------
+
+    def _enqueue(self, contact: _Contact) -> None:
+        """(Re)place a waiting contact in its queue's heap; its older entries become stale."""
+        contact.version += 1
+        index = self._queues[contact.queue]
+        heapq.heappush(
+            index.relaxed if contact.relaxed else index.waiting,
+            (-contact.priority, contact.seq, contact.contact, contact.version),
+        )
+
+    def _withdraw(
+        self, at: float, contact: _Contact, agent_id: str, out: list[Command], then_available: _Agent | None = None
+    ) -> None:
+        """One agent no longer rings for the contact; with nobody left ringing, it waits at its old place."""
+        contact.offered.discard(agent_id)
+        if not contact.offered:
+            contact.phase = _Phase.WAITING
+            self._queues[contact.queue].waiting_count += 1
+            self._enqueue(contact)
+            if then_available is not None:
+                # Offer the contact before the agent who missed it is available again.
+                self._offer_contact(at, contact, out)
+        if then_available is not None:
+            self._become_available(at, then_available, out)
+        elif contact.phase is _Phase.WAITING:
+            self._offer_contact(at, contact, out)
+
+    def _remove(self, at: float, contact: _Contact, out: list[Command]) -> None:
+        """The contact leaves the queue (abandon, overflow): agents ringing for it are free again."""
+        if contact.phase is _Phase.WAITING:
+            self._queues[contact.queue].waiting_count -= 1
+        for agent_id in sorted(contact.offered):
+            out.append(CancelOffer(contact.contact, agent_id))
+            agent = self._agents[agent_id]
+            agent.busy_contact = None
+            self._become_available(at, agent, out)
+        contact.offered = set()
+        contact.phase = _Phase.GONE
+        del self._contacts[contact.contact]
+
+    def _become_available(self, at: float, agent: _Agent, out: list[Command]) -> None:
+        agent.idle_since = at
+        agent.random_key = self._random.random()
+        self._set_state(at, agent, AgentState.AVAILABLE, "", out)
+        for name in agent.members:
+            entry = (
+                -agent.score[name],
+                self._strategy_key(name, agent),
+                agent.order,
+                agent.profile.agent,
+                agent.version,
+            )
+            index = self._queues[name]
+            heapq.heappush(index.agents_any, entry)
+            if name in agent.strict:
+                heapq.heappush(index.agents_strict, entry)
+        self._fresh.append(agent)
+
+    def _strategy_key(self, queue: str, agent: _Agent) -> float:
+        strategy = self._queues[queue].rules.strategy
+        if strategy == "longest_idle":
+            return agent.idle_since
+        if strategy == "round_robin":
+            return agent.last_offer.get(queue, 0)
+        if strategy == "fewest_calls":
+            return agent.calls
+        if strategy == "random":
+            return agent.random_key
+        return 0.0  # linear and ring-all: the order (the next field of the entry) decides
+
+    def _set_state(self, at: float, agent: _Agent, state: AgentState, reason: str, out: list[Command]) -> None:
+        agent.state = state
+        agent.reason = reason
+        agent.version += 1  # every older heap entry and timer of the agent is now stale
+        out.append(AgentStateChanged(at, agent.profile.agent, state, reason))
+
+    def _membership(self, agent: _Agent, logged_in: int, staffed: int) -> None:
+        for name in agent.members:
+            self._queues[name].logged_in += logged_in
+            self._queues[name].staffed += staffed
+
+    def _staffing(self, agent: _Agent, staffed: int) -> None:
+        self._membership(agent, 0, staffed)
+
+    def _timer(self, at: float, kind: str, key: str, version: int) -> None:
+        self._seq += 1
+        heapq.heappush(self._timers, (at, self._seq, kind, key, version))
+
+    def _timer_valid(self, timer: tuple[float, int, str, str, int]) -> bool:
+        _, _, kind, key, version = timer
+        if kind == "wrap_up":
+            agent = self._agents[key]
+            return agent.state is AgentState.WRAP_UP and agent.version == version
+        if kind == "ring":
+            contact_id, agent_id = key.split("\0")
+            contact = self._contacts.get(contact_id)
+            return (
+                contact is not None
+                and contact.phase is _Phase.OFFERED
+                and agent_id in contact.offered
+                and self._agents[agent_id].version == version
+            )
+        contact = self._contacts.get(key)
+        if contact is None or contact.phase is _Phase.CONNECTED:
+            return False
+        return kind == "max_wait" or not contact.relaxed
+
+    def _agent(self, agent: str) -> _Agent:
+        try:
+            return self._agents[agent]
+        except KeyError:
+            raise AcdError(f"unknown agent {agent!r}") from None
+
+    def _queue(self, queue: str) -> _QueueIndex:
+        try:
+            return self._queues[queue]
+        except KeyError:
+            raise AcdError(f"unknown queue {queue!r}") from None
