@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -13,10 +14,14 @@ from panoramisk.message import Message
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from callcenter.asterisk.agi import AgiServer
+from callcenter.acd.setup import acd_rules
+from callcenter.asterisk.agi import AgiChannel, AgiHandler, AgiServer
 from callcenter.asterisk.ami import AmiActionError, AmiClient
 from callcenter.asterisk.confgen import render_config, write_config
+from callcenter.calls.acd_service import AcdService
+from callcenter.calls.agent_codes import AgentCodes
 from callcenter.calls.inbound import InboundCallFlow
+from callcenter.calls.queue_wait import QueueWaiting
 from callcenter.config import Secrets, Settings
 from callcenter.control import ControlServer
 from callcenter.dialplan.model import Dialplan
@@ -114,14 +119,35 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     engine = create_async_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 3})
     writer = RecordWriter(engine, settings.spool_dir)
     writer.recover()
+    prompts = PromptResolver(settings.sounds_dir, IN_ROOT_SOUNDS)
+    # The ACD's queues and agents are those of the dialplan at start (a reload does not change them yet).
+    acd = AcdService(*acd_rules(dialplan.current))
     flow = InboundCallFlow(
         dialplan=dialplan,
-        prompts=PromptResolver(settings.sounds_dir, IN_ROOT_SOUNDS),
+        prompts=prompts,
         submit=writer.submit,
         node=settings.node,
+        queues=QueueWaiting(acd, prompts, lambda: datetime.now(UTC)),
     )
-    agi = AgiServer(flow, settings.agi_host, settings.agi_port)
-    ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username, secrets.ami_secret, _on_ami_event)
+    routes: dict[str, AgiHandler] = {"inbound": flow, "agent": AgentCodes(dialplan, acd)}
+
+    async def route(channel: AgiChannel) -> None:
+        handler = routes.get(channel.header("network_script"))
+        if handler is None:
+            log.error("FastAGI request for unknown script %r", channel.header("network_script"))
+            return  # the dialplan's fallback takes the call
+        await handler(channel)
+
+    def on_ami_event(event: Message) -> None:
+        if event.get("Event") == "DialEnd" and event.get("DialStatus") == "ANSWER":
+            # DestChannel is like PJSIP/1001-0000002a: the endpoint is the agent.
+            agent = event.get("DestChannel", "").removeprefix("PJSIP/").rsplit("-", 1)[0]
+            acd.answered(event.get("Uniqueid", ""), agent)
+        else:
+            _on_ami_event(event)
+
+    agi = AgiServer(route, settings.agi_host, settings.agi_port)
+    ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username, secrets.ami_secret, on_ami_event)
     asterisk_sync = _AsteriskSync(settings, ami)
     dialplan.on_change = asterisk_sync.changed
 
@@ -153,6 +179,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 tasks.create_task(_log_asterisk_version(ami), name="asterisk-version"),
                 tasks.create_task(dialplan.watch(), name="dialplan-watch"),
                 tasks.create_task(asterisk_sync.run(), name="asterisk-config-sync"),
+                tasks.create_task(acd.run(), name="acd"),
             ]
             log.info(
                 "callcenter serving node %s: %d number(s), %d agent(s)",

@@ -238,9 +238,9 @@ def _cmd_asterisk_config(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_sounds(settings: Settings, args: argparse.Namespace) -> int:
-    from callcenter.sounds import build_prompts
+    from callcenter.sounds import build_music, build_prompts
 
-    made = build_prompts(settings.sounds_dir)
+    made = build_prompts(settings.sounds_dir) + build_music(settings.sounds_dir)
     print(f"{made} prompt(s) made in {settings.sounds_dir}")
     return 0
 

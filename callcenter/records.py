@@ -12,7 +12,9 @@ __all__ = ["CallRecord", "IvrStep", "Outcome"]
 
 class Outcome(StrEnum):
     COMPLETED = "completed"  # served by the IVR alone: a message, a hang-up the dialplan defines
-    QUEUED = "queued"  # handed to a queue
+    QUEUED = "queued"  # handed to a queue (and still there when the record was written)
+    ANSWERED = "answered"  # connected to an agent from a queue
+    OVERFLOWED = "overflowed"  # left a queue by its overflow rule (max wait, full, nobody logged in)
     TRANSFERRED = "transferred"  # handed to another number
     VOICEMAIL = "voicemail"  # left in a mailbox
     CLOSED = "closed"  # out of hours: told so
@@ -46,6 +48,10 @@ class CallRecord:
     ivr_path: tuple[IvrStep, ...] = field(default=())
     inputs: dict[str, str] = field(default_factory=dict)  # digits typed for the dialplan's inputs, by name
     destination: str = ""  # where the IVR handed the call: queue:NAME, number:+7..., voicemail:NAME
+    queue: str = ""  # the queue the call waited in last
+    agent: str = ""  # the agent who answered it
+    queued_at: datetime | None = None
+    connected_at: datetime | None = None
 
     @property
     def digits(self) -> str:
@@ -64,7 +70,7 @@ class CallRecord:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CallRecord:
         values = dict(data)
-        for key in ("started_at", "ended_at", "answered_at"):
+        for key in ("started_at", "ended_at", "answered_at", "queued_at", "connected_at"):
             if values.get(key) is not None:
                 values[key] = datetime.fromisoformat(values[key])
         values["outcome"] = Outcome(values["outcome"])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from callcenter.errors import ConfigError
 
-__all__ = ["PROMPT_FORMATS", "PromptText", "build_prompts", "read_prompt_texts", "shipped_prompts"]
+__all__ = ["PROMPT_FORMATS", "PromptText", "build_music", "build_prompts", "read_prompt_texts", "shipped_prompts"]
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,72 @@ def shipped_prompts(sounds_dir: Path) -> frozenset[tuple[str, str]]:
     listed = {(prompt.language, prompt.name) for prompt in read_prompt_texts(sounds_dir / "prompts.tsv")}
     made: set[tuple[str, str]] = set()
     for path in sounds_dir.glob("*/**/*"):
-        if path.is_file() and path.suffix[1:] in PROMPT_FORMATS:
+        if path.is_file() and path.suffix[1:] in PROMPT_FORMATS and path.relative_to(sounds_dir).parts[0] in _VOICES:
             language, *name = path.relative_to(sounds_dir).with_suffix("").parts
             made.add((language, "/".join(name)))
     return frozenset(listed | made)
+
+
+# Music on hold, made here rather than downloaded: slow chords (C, Am, F, G), soft and free of rights.
+_CHORDS = ((261.63, 329.63, 392.00), (220.00, 261.63, 329.63), (174.61, 220.00, 261.63), (196.00, 246.94, 293.66))
+MUSIC_DIR = "moh"
+
+
+def build_music(sounds_dir: Path) -> bool:
+    """Make the music on hold (sounds/moh/calm.alaw, .ulaw) if it is not there; True when made."""
+    target = sounds_dir / MUSIC_DIR / "calm"
+    if all(target.with_suffix("." + fmt).exists() for fmt in PROMPT_FORMATS):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        parts = []
+        for index, chord in enumerate(_CHORDS * 2):
+            part = Path(scratch) / f"chord{index}.wav"
+            tones = [argument for frequency in chord for argument in ("sine", f"{frequency}")]
+            subprocess.run(
+                [
+                    "sox",
+                    "-n",
+                    "-r",
+                    "8000",
+                    "-c",
+                    "3",
+                    str(part),
+                    "synth",
+                    "4",
+                    *tones,
+                    "fade",
+                    "q",
+                    "0.5",
+                    "4",
+                    "0.8",
+                    "remix",
+                    "-",
+                    "gain",
+                    "-14",
+                ],
+                check=True,
+                capture_output=True,
+            )
+            parts.append(str(part))
+        for fmt in PROMPT_FORMATS:
+            encoding = "a-law" if fmt == "alaw" else "u-law"
+            subprocess.run(
+                [
+                    "sox",
+                    *parts,
+                    "-t",
+                    "raw",
+                    "-r",
+                    "8000",
+                    "-c",
+                    "1",
+                    "-e",
+                    encoding,
+                    str(target.with_suffix("." + fmt)),
+                ],
+                check=True,
+                capture_output=True,
+            )
+    log.info("made music on hold %s", target)
+    return True

@@ -166,9 +166,16 @@ class AgiChannel:
         code = self._number(reply)
         return chr(code) if 0 < code < 128 else None
 
-    async def exec(self, application: str, arguments: str = "") -> str:
-        reply = await self.command(f"EXEC {application} {_argument(arguments)}", timeout=120)
+    async def exec(self, application: str, arguments: str = "", timeout: float = 120) -> str:
+        """Run a dialplan application; ``timeout`` bounds it (a Dial lasts as long as the conversation)."""
+        reply = await self.command(f"EXEC {application} {_argument(arguments)}", timeout=timeout)
         return self._result(reply)
+
+    async def get_variable(self, name: str) -> str:
+        """A channel variable or function value; '' when it is not set."""
+        reply = await self.command(f"GET VARIABLE {_argument(name)}")
+        found, value = reply.get("result", ("0", ""))
+        return str(value) if found == "1" else ""
 
     async def hangup(self, cause: int | None = None) -> None:
         """Hang up the channel; with a cause before answer, the caller gets the matching SIP refusal."""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from callcenter.asterisk.agi import ALL_KEYS, AgiChannel, AgiHangupError
+from callcenter.calls.queue_wait import QueueVisit, QueueWaiting
 from callcenter.dialplan.model import Dialplan, ToNumber, ToQueue, ToVoicemail
 from callcenter.dialplan.numbers import InvalidNumberError, normalize_number
 from callcenter.ivr.interpreter import CallContext, Collect, Finish, IvrSession, Refuse, Turn
@@ -59,7 +60,9 @@ class InboundCallFlow:
         submit: Callable[[CallRecord], None],
         node: str,
         clock: Callable[[], datetime] = _now,
+        queues: QueueWaiting | None = None,
     ) -> None:
+        self._queues = queues  # without it (no ACD), a caller sent to a queue is handed to extensions.conf
         self._dialplan = dialplan
         self._prompts = prompts
         self._submit = submit
@@ -78,6 +81,7 @@ class InboundCallFlow:
         answered_at: datetime | None = None
         session: IvrSession | None = None
         outcome, reason, destination = Outcome.FAILED, "", ""
+        visit: QueueVisit | None = None
         try:
             if line is None:
                 outcome, reason = Outcome.REFUSED, "unknown_number"
@@ -98,6 +102,17 @@ class InboundCallFlow:
             answered_at = self._clock()
             end = await self._run_ivr(channel, session, turn, turn.language)
             outcome, reason = end.outcome, end.reason
+            if isinstance(end.target, ToQueue) and self._queues is not None:
+                destination = f"queue:{end.target.queue}"
+                visit = QueueVisit(end.target.queue, self._clock())
+                await self._queues.wait(channel, dialplan, linkedid, session.priority, session.language, visit)
+                outcome, reason = visit.outcome, visit.reason
+                if visit.next_step is not None:
+                    await channel.set_variable("CC_NEXT", ",".join(visit.next_step))
+                await channel.set_variable("CC_DONE", "1")
+                if visit.next_step is None:
+                    await channel.hangup()
+                return
             next_step = _dialplan_location(end)
             if next_step is not None:
                 destination = f"{end.target.action}:{next_step[1]}" if end.target else ""
@@ -107,7 +122,9 @@ class InboundCallFlow:
             await channel.set_variable("CC_DONE", "1")
             await channel.hangup()
         except AgiHangupError:
-            if outcome is Outcome.FAILED:  # the caller went before we were done
+            if visit is not None:
+                outcome, reason = visit.outcome, visit.reason  # the queue knows how it ended
+            elif outcome is Outcome.FAILED:  # the caller went before we were done
                 if session is not None and session.outcome is not None:
                     outcome = session.outcome  # during the last prompt: the IVR had reached its end
                 else:
@@ -134,7 +151,11 @@ class InboundCallFlow:
                     language=session.language if session else "",
                     ivr_path=tuple(session.path) if session else (),
                     inputs=dict(session.inputs) if session else {},
-                    destination=destination,
+                    destination=visit.destination or destination if visit else destination,
+                    queue=visit.queue if visit else "",
+                    agent=visit.agent if visit else "",
+                    queued_at=visit.queued_at if visit else None,
+                    connected_at=visit.connected_at if visit else None,
                 )
             )
 

@@ -51,6 +51,10 @@ def record_row(record: CallRecord) -> dict[str, Any]:
         "digits": record.digits,
         "inputs": record.inputs,
         "destination": record.destination,
+        "queue": record.queue,
+        "agent": record.agent,
+        "queued_at": record.queued_at,
+        "connected_at": record.connected_at,
         "outcome": str(record.outcome),
         "outcome_reason": record.outcome_reason,
     }

@@ -57,7 +57,12 @@ def test_an_order_number_typed_in_a_submenu_is_stored_and_the_call_goes_to_its_q
         {"menu": "support-main", "key": "1"},
         {"menu": "support-main", "key": "123456"},
     ]
-    assert (record["outcome"], record["destination"]) == ("queued", "queue:orders")
+    # Nobody is logged in: orders overflows to support, which overflows to its voicemail.
+    assert (record["outcome"], record["outcome_reason"]) == (
+        "voicemail",
+        "overflow_no_agents",
+    )
+    assert (record["queue"], record["destination"]) == ("support", "voicemail:support")
 
 
 def test_the_english_branch_speaks_english_and_star_goes_back_to_the_russian_menu(
@@ -68,7 +73,7 @@ def test_the_english_branch_speaks_english_and_star_goes_back_to_the_russian_men
     record = wait_for_record(caller)
     assert [step["menu"] for step in record["ivr_path"]] == ["support-main", "support-english", "support-main"]
     assert record["language"] == "ru"
-    assert record["destination"] == "queue:support"
+    assert record["queue"] == "support"
 
 
 def test_english_callers_who_stay_in_english_are_recorded_in_english(
@@ -77,7 +82,7 @@ def test_english_callers_who_stay_in_english_are_recorded_in_english(
     caller = new_caller()
     call(target, SUPPORT, caller, sipp_dir, CallScript(keys=((1500, "9"), (1500, "2"))))
     record = wait_for_record(caller)
-    assert (record["language"], record["destination"]) == ("en", "queue:support")
+    assert (record["language"], record["queue"]) == ("en", "support")
 
 
 def test_a_blacklisted_caller_hears_the_refusal_and_is_not_served(
@@ -171,7 +176,7 @@ def test_an_invalid_dialplan_is_refused_with_its_line_and_the_old_one_keeps_serv
         assert "unchanged" in done.stderr
         caller = new_caller()
         call(target, SUPPORT, caller, sipp_dir, CallScript(keys=((1500, "2"),)))
-        assert wait_for_record(caller)["destination"] == "queue:support"
+        assert wait_for_record(caller)["queue"] == "support"
     finally:
         broken.unlink()
         reload()
@@ -201,8 +206,8 @@ def test_a_reload_during_a_call_leaves_that_call_on_its_version_and_new_calls_ge
     finally:
         lines.write_text(original)
         reload()
-    assert wait_for_record(first)["destination"] == "queue:support"
-    assert wait_for_record(second)["destination"] == "queue:sales"
+    assert wait_for_record(first)["queue"] == "support"
+    assert wait_for_record(second)["queue"] == "sales"
 
 
 def test_an_agent_added_to_the_dialplan_can_register_after_a_reload(

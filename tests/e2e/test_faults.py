@@ -28,7 +28,7 @@ def test_service_reconnects_to_ami_after_asterisk_restarts_and_takes_calls_again
     caller = new_caller()
     result = run_sipp("carrier_call.xml", target, "+78005553535", caller, sipp_dir, CallScript(keys=((1000, "2"),)))
     assert result.ok, result.output
-    assert wait_for_record(caller)["outcome"] == "queued"
+    assert wait_for_record(caller)["queue"] == "support"
 
 
 def test_callers_hear_the_fallback_not_dead_air_while_the_service_is_down(

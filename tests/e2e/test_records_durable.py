@@ -103,4 +103,4 @@ def test_a_call_during_a_database_outage_is_recorded_when_the_database_returns(
         stack.database.start()
     service.wait_for(r"PostgreSQL is back after", start=mark, timeout=40)
     record = wait_for_record(caller)
-    assert (record["digits"], record["outcome"]) == ("2", "queued")
+    assert (record["digits"], record["queue"]) == ("2", "support")

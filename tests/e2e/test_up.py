@@ -68,7 +68,7 @@ def test_up_takes_a_call_and_ctrl_c_stops_everything_then_starts_again(sipp_dir:
                 assert (record["dialled_number"], record["digits"], record["outcome"]) == (
                     "+78005553535",
                     "2",
-                    "queued",
+                    "voicemail",
                 )
                 # The CLI an admin uses shows it as the latest call.
                 latest = subprocess.run(
