@@ -68,10 +68,10 @@ __all__ = [
     "Run",
     "Scenario",
     "compare",
-    "no_backlog",
     "main",
     "make_scenario",
     "measure_memory",
+    "no_backlog",
     "run",
 ]
 
@@ -118,7 +118,7 @@ QUICK = Params(
 def no_backlog(params: Params) -> Params:
     """The same agents with nobody waiting and arrivals at 70 % of capacity: agents wait for contacts, so the
     strategy chooses among several available agents (with a backlog, one agent is free at a time)."""
-    return replace(params, waiting=0, load=0.7, events=params.events // 2, naive_events=params.naive_events // 5)
+    return replace(params, waiting=0, load=0.7, events=params.events // 2, naive_events=params.naive_events // 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -675,8 +675,8 @@ def report(scenario: Scenario, core: Run, naive: Run, memory: dict[str, float] |
     pauses = core.phase2.gc_pauses_ns
     if pauses:
         lines.append(
-            f"  cyclic GC during the core's phase 2: {len(pauses)} full collections, longest {max(pauses) / 1e6:.1f} ms "
-            "(the max column includes them)"
+            f"  cyclic GC during the core's phase 2: {len(pauses)} full collections, "
+            f"longest {max(pauses) / 1e6:.1f} ms (the max column includes them)"
         )
     lines.append("")
     lines += kinds_table(core, naive)

@@ -116,9 +116,10 @@ class QueueWaiting:
                 await channel.exec("StartMusicOnHold", "default")
         except AgiHangupError:
             agent = self._acd.answered_by(contact)
-            if agent is not None:  # hung up while talking to the agent
+            if agent is not None:  # the conversation ended with a hang-up (Dial ends the caller's leg too)
                 self._acd.post(ContactEnded(self._acd.now(), contact, agent))
                 visit.outcome, visit.agent = Outcome.ANSWERED, agent
+                visit.connected_at = self._acd.answered_at(contact)
             else:
                 self._acd.post(ContactAbandoned(self._acd.now(), contact))
                 visit.outcome, visit.reason = Outcome.ABANDONED, "in_queue"
