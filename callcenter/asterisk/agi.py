@@ -171,6 +171,10 @@ class AgiChannel:
         reply = await self.command(f"EXEC {application} {_argument(arguments)}", timeout=timeout)
         return self._result(reply)
 
+    async def say_number(self, number: int) -> None:
+        """Say a number in the channel's language (with the grammar Asterisk knows for it)."""
+        await self.command(f"SAY NUMBER {int(number)} {_argument('')}", timeout=30)
+
     async def get_variable(self, name: str) -> str:
         """A channel variable or function value; '' when it is not set."""
         reply = await self.command(f"GET VARIABLE {_argument(name)}")

@@ -76,6 +76,13 @@ class AcdService:
             self._answered_at[contact] = datetime.now(UTC)
             self.post(OfferAnswered(self.now(), contact, agent))
 
+    def position(self, contact: str) -> int:
+        """1 for the next caller to be offered; 0 when not waiting (ringing an agent, or gone)."""
+        return self._core.position(contact)
+
+    def estimated_wait(self, queue: str, position: int) -> float:
+        return self._core.estimated_wait(queue, position)
+
     def answered_at(self, contact: str) -> datetime | None:
         return self._answered_at.get(contact)
 

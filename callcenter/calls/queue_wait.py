@@ -55,6 +55,31 @@ class QueueVisit:
     destination: str = ""
 
 
+class _Announcer:
+    """When to tell a waiting caller their position: every N seconds, and only when it moved up."""
+
+    def __init__(self, every: int | None, hold_time: bool) -> None:
+        self.every = every
+        self.hold_time = hold_time
+        self._next: float | None = None
+        self._last_position: int | None = None
+
+    def due(self, now: float) -> bool:
+        if self.every is None:
+            return False
+        if self._next is None:
+            self._next = now + min(self.every, 10)  # the first one early, once the caller has settled
+        return now >= self._next
+
+    def scheduled(self, now: float) -> None:
+        self._next = now + (self.every or 0)
+
+    def worth_saying(self, position: int) -> bool:
+        news = self._last_position is None or position < self._last_position
+        self._last_position = position
+        return news
+
+
 class QueueWaiting:
     def __init__(self, acd: AcdService, prompts: PromptResolver, clock: Callable[[], datetime]) -> None:
         self._acd = acd
@@ -65,7 +90,10 @@ class QueueWaiting:
         self, channel: AgiChannel, dialplan: Dialplan, contact: str, priority: int, language: str, visit: QueueVisit
     ) -> None:
         for _ in range(_MAX_HOPS):
-            overflow = await self._wait_in(channel, contact, priority, visit)
+            queue = dialplan.queues.get(visit.queue)
+            every = queue.announce_every if queue is not None else None
+            hold_time = queue.announce_hold_time if queue is not None else False
+            overflow = await self._wait_in(channel, contact, priority, visit, _Announcer(every, hold_time))
             if overflow is None:
                 return
             action = dialplan.queues[visit.queue].overflow if visit.queue in dialplan.queues else None
@@ -90,19 +118,25 @@ class QueueWaiting:
         visit.outcome = Outcome.OVERFLOWED
         visit.reason = "overflow_loop"
 
-    async def _wait_in(self, channel: AgiChannel, contact: str, priority: int, visit: QueueVisit) -> Overflow | None:
+    async def _wait_in(
+        self, channel: AgiChannel, contact: str, priority: int, visit: QueueVisit, announcer: _Announcer
+    ) -> Overflow | None:
         """Wait in ``visit.queue`` until connected (None) or overflowed (the Overflow)."""
         uniqueid = channel.header("uniqueid")
         inbox = self._acd.join(contact, uniqueid)
         offer: Offer | None = None
         try:
             self._acd.post(ContactArrived(self._acd.now(), contact, visit.queue, priority))
+            log.info("caller %s waits in %s (priority %d)", contact, visit.queue, priority)
             await channel.exec("StartMusicOnHold", "default")
             while True:
                 try:
                     delivery = inbox.get_nowait()
                 except asyncio.QueueEmpty:
-                    await channel.wait_for_key(_POLL)  # a key will ask for a callback, later
+                    if announcer.due(self._acd.now()):
+                        await self._announce(channel, contact, visit.queue, announcer)
+                    else:
+                        await channel.wait_for_key(_POLL)  # a key will ask for a callback, later
                     continue
                 if isinstance(delivery, CancelOffer):
                     continue
@@ -145,6 +179,26 @@ class QueueWaiting:
         visit.outcome = Outcome.ANSWERED
         self._acd.post(ContactEnded(self._acd.now(), contact, agent))
         return True
+
+    async def _announce(self, channel: AgiChannel, contact: str, queue: str, announcer: _Announcer) -> None:
+        """Position and estimated wait, only when there is news: never again "you are next" to the same caller."""
+        position = self._acd.position(contact)
+        announcer.scheduled(self._acd.now())
+        if position == 0 or not announcer.worth_saying(position):
+            return
+        await channel.exec("StopMusicOnHold")
+        if position == 1:
+            await channel.stream_file("queue-youarenext")
+        else:
+            await channel.stream_file("queue-thereare")
+            await channel.say_number(position - 1)
+            await channel.stream_file("queue-callswaiting")
+        minutes = round(self._acd.estimated_wait(queue, position) / 60)
+        if announcer.hold_time and minutes >= 1:
+            await channel.stream_file("queue-holdtime")
+            await channel.say_number(minutes)
+            await channel.stream_file("queue-minutes" if minutes > 1 else "queue-minute")
+        await channel.exec("StartMusicOnHold", "default")
 
     async def _play(self, channel: AgiChannel, prompts: tuple[str, ...], language: str) -> None:
         for prompt in prompts:

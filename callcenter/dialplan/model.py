@@ -227,6 +227,10 @@ class Queue(_Strict):
     max_length: int | None = Field(default=None, ge=1, description="Callers waiting at most; more overflow")
     overflow: Action | None = None
     ring_timeout: int = Field(default=15, ge=5, le=120, description="Seconds an agent's phone rings per offer")
+    announce_every: int | None = Field(
+        default=30, ge=10, le=600, description="Seconds between position and wait-time announcements; none: never"
+    )
+    announce_hold_time: bool = Field(default=True, description="Include the estimated wait in the announcements")
     relax_after: int | None = Field(
         default=None, ge=1, description="Seconds of waiting after which any member may take the call, skills or not"
     )

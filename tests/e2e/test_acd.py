@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ class DeskPhone:
         self.port = _free_port()
         self.work_dir = work_dir
 
-    def _run(self, scenario: str, service: str, timeout_s: int = 20) -> SippResult:
+    def _run(self, scenario: str, service: str, timeout_s: int = 20, port: int | None = None) -> SippResult:
         return run_sipp(
             scenario,
             self.target,
@@ -46,7 +47,7 @@ class DeskPhone:
             self.work_dir,
             local_ip=PHONE,
             timeout_s=timeout_s,
-            extra=(*self.credentials, "-p", str(self.port)),
+            extra=(*self.credentials, "-p", str(port or self.port)),
         )
 
     def register(self) -> None:
@@ -54,7 +55,8 @@ class DeskPhone:
         assert result.ok, result.output
 
     def dial_code(self, code: str) -> None:
-        result = self._run("phone_feature_code.xml", code)
+        # From another port: the registered one may be busy answering; the endpoint is known by its credentials.
+        result = self._run("phone_feature_code.xml", code, port=_free_port())
         assert result.ok, result.output
 
     def answer_one_call(self) -> SippResult:
@@ -87,3 +89,50 @@ def test_a_queued_caller_is_offered_to_the_logged_in_agent_who_answers(
     record = wait_for_record(caller)
     assert (record["outcome"], record["queue"], record["agent"]) == ("answered", "support", "1001")
     assert record["queued_at"] <= record["connected_at"] <= record["ended_at"]
+
+
+def test_waiting_callers_hear_their_position_an_abandon_is_recorded_and_unpausing_takes_the_next(
+    agent_phone: DeskPhone, service: ServiceProcess, settings: Settings, target: tuple[str, int], sipp_dir: Path
+) -> None:
+    mark = service.mark()
+    agent_phone.dial_code("*52")
+    service.wait_for(r"agent 1001 is paused \(break\)", start=mark)
+    first, second = new_caller(), new_caller()
+    full_log = settings.asterisk_state_dir / "log" / "full"
+    log_start = full_log.stat().st_size
+    with ThreadPoolExecutor(3) as pool:
+        mark = service.mark()
+        leaving = pool.submit(
+            run_sipp,
+            "carrier_call.xml",
+            target,
+            "88005553535",
+            first,
+            sipp_dir,
+            CallScript(keys=((1500, "2"),), hang_up_after_ms=16000),
+        )
+        service.wait_for(r"caller \S+ waits in support", start=mark)
+        staying = pool.submit(
+            run_sipp, "carrier_call.xml", target, "88005553535", second, sipp_dir, CallScript(keys=((1500, "2"),))
+        )
+        assert leaving.result(timeout=60).ok
+        answering = pool.submit(agent_phone.answer_one_call)
+        mark = service.mark()
+        agent_phone.dial_code("*53")
+        service.wait_for(r"agent 1001 is available", start=mark)
+        assert staying.result(timeout=60).ok
+        assert answering.result(timeout=60).ok
+    abandoned, answered = wait_for_record(first), wait_for_record(second)
+    assert (abandoned["outcome"], abandoned["outcome_reason"], abandoned["queue"]) == (
+        "abandoned",
+        "in_queue",
+        "support",
+    )
+    waited = datetime.fromisoformat(abandoned["ended_at"]) - datetime.fromisoformat(abandoned["queued_at"])
+    assert 13 <= waited.total_seconds() <= 19
+    assert (answered["outcome"], answered["agent"]) == ("answered", "1001")
+    with full_log.open(errors="replace") as log:
+        log.seek(log_start)
+        heard = log.read()
+    assert "Playing 'queue-youarenext" in heard  # the first caller, first in line
+    assert "Playing 'queue-thereare" in heard  # the second, behind the first
