@@ -11,9 +11,11 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from panoramisk.message import Message
+from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from callcenter.acd.events import AgentLoggedIn, AgentPaused, AgentState
 from callcenter.acd.setup import acd_rules
 from callcenter.asterisk.agi import AgiChannel, AgiHandler, AgiServer
 from callcenter.asterisk.ami import AmiActionError, AmiClient
@@ -28,8 +30,10 @@ from callcenter.dialplan.model import Dialplan
 from callcenter.errors import ConfigError
 from callcenter.ivr.prompts import PromptResolver
 from callcenter.live_dialplan import LiveDialplan
+from callcenter.records import AgentEvent
 from callcenter.sounds import shipped_prompts
 from callcenter.store import schema
+from callcenter.store.queries import last_agent_states
 from callcenter.store.writer import RecordWriter
 
 __all__ = ["serve"]
@@ -110,6 +114,28 @@ class _AsteriskSync:
             log.info("Asterisk config updated for the new dialplan")
 
 
+def _restore_agents(acd: AcdService, url: str, node: str, agents: set[str]) -> None:
+    """Agents logged in (or paused, with their reason) before a restart are so again after it."""
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        states = last_agent_states(engine, node)
+    except (DBAPIError, OSError) as error:
+        log.error(
+            "agent states not restored, PostgreSQL unreachable (%s): agents log in again", str(error).splitlines()[0]
+        )
+        return
+    finally:
+        engine.dispose()
+    now = acd.now()
+    for agent, (state, reason) in sorted(states.items()):
+        if agent not in agents or state == AgentState.LOGGED_OUT:
+            continue
+        acd.post(AgentLoggedIn(now, agent))
+        if state == AgentState.PAUSED:
+            acd.post(AgentPaused(now, agent, reason))
+        log.info("agent %s restored as %s", agent, "paused" if state == AgentState.PAUSED else "logged in")
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     shipped = shipped_prompts(settings.sounds_dir)
     dialplan = LiveDialplan(settings.dialplan_dir, lambda language, name: (language, name) in shipped)
@@ -122,6 +148,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     prompts = PromptResolver(settings.sounds_dir, IN_ROOT_SOUNDS)
     # The ACD's queues and agents are those of the dialplan at start (a reload does not change them yet).
     acd = AcdService(*acd_rules(dialplan.current))
+    acd.on_agent_state = lambda change: writer.submit(
+        AgentEvent(settings.node, change.agent, str(change.state), change.reason, datetime.now(UTC))
+    )
+    await asyncio.to_thread(_restore_agents, acd, url, settings.node, {a.extension for a in dialplan.current.agents})
     flow = InboundCallFlow(
         dialplan=dialplan,
         prompts=prompts,

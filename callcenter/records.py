@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["CallRecord", "IvrStep", "Outcome"]
+__all__ = ["AgentEvent", "CallRecord", "IvrStep", "Outcome", "Record", "record_from_json"]
 
 
 class Outcome(StrEnum):
@@ -76,3 +76,38 @@ class CallRecord:
         values["outcome"] = Outcome(values["outcome"])
         values["ivr_path"] = tuple(IvrStep(**step) for step in values.get("ivr_path", ()))
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class AgentEvent:
+    """An agent's state changed: the history behind occupancy, pause time by reason, and restarts."""
+
+    node: str
+    agent: str
+    state: str  # an AgentState value
+    reason: str
+    at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "agent",
+            "node": self.node,
+            "agent": self.agent,
+            "state": self.state,
+            "reason": self.reason,
+            "at": self.at.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AgentEvent:
+        return cls(data["node"], data["agent"], data["state"], data["reason"], datetime.fromisoformat(data["at"]))
+
+
+Record = CallRecord | AgentEvent
+
+
+def record_from_json(data: dict[str, Any]) -> Record:
+    """A spooled record of either kind (lines written before kinds existed are call records)."""
+    if data.get("kind") == "agent":
+        return AgentEvent.from_json(data)
+    return CallRecord.from_json({key: value for key, value in data.items() if key != "kind"})

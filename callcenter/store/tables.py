@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-__all__ = ["calls", "metadata"]
+__all__ = ["agent_events", "calls", "metadata"]
 
 metadata = MetaData()
 
@@ -50,4 +50,19 @@ calls = Table(
     UniqueConstraint("node", "linkedid", name="calls_node_linkedid_key"),
     Index("calls_started_at_idx", "started_at"),
     Index("calls_dialled_number_started_at_idx", "dialled_number", "started_at"),
+)
+
+agent_events = Table(
+    "agent_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("node", String(64), nullable=False),
+    Column("agent", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("written_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # A replayed spool writes the same event again: the key makes it one row.
+    UniqueConstraint("node", "agent", "at", "state", name="agent_events_node_agent_at_state_key"),
+    Index("agent_events_agent_at_idx", "agent", "at"),
 )

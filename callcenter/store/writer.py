@@ -23,8 +23,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callcenter.records import CallRecord
-from callcenter.store.tables import calls
+from callcenter.records import AgentEvent, CallRecord, Record, record_from_json
+from callcenter.store.tables import agent_events, calls
 
 __all__ = ["RecordWriter", "record_row"]
 
@@ -65,7 +65,7 @@ class RecordWriter:
         self._engine = engine
         self._spool_dir = spool_dir
         self._batch_size = batch_size
-        self._pending: list[CallRecord] = []
+        self._pending: list[Record] = []
         self._sealed: list[Path] = []  # segments whose records are all in _pending or written
         self._segment: IO[str] | None = None
         self._segment_path: Path | None = None
@@ -89,7 +89,7 @@ class RecordWriter:
                 if not line.strip():
                     continue
                 try:
-                    self._pending.append(CallRecord.from_json(json.loads(line)))
+                    self._pending.append(record_from_json(json.loads(line)))
                     recovered += 1
                 except (ValueError, TypeError, KeyError) as error:
                     # A line cut short by a crash mid-write; everything before it is intact.
@@ -100,7 +100,7 @@ class RecordWriter:
             self._wake.set()
         return recovered
 
-    def submit(self, record: CallRecord) -> None:
+    def submit(self, record: Record) -> None:
         """Journal the record, then queue it for PostgreSQL. Never blocks on the database."""
         if self._segment is None:
             self._sequence += 1
@@ -108,7 +108,8 @@ class RecordWriter:
             name = f"segment-{time.time_ns():020d}-{self._sequence:06d}.jsonl"
             self._segment_path = self._spool_dir / name
             self._segment = self._segment_path.open("a", encoding="utf-8")
-        self._segment.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+        line = record.to_json() if isinstance(record, AgentEvent) else {"kind": "call", **record.to_json()}
+        self._segment.write(json.dumps(line, ensure_ascii=False) + "\n")
         self._segment.flush()
         self._pending.append(record)
         self._wake.set()
@@ -190,34 +191,47 @@ class RecordWriter:
             self._segment = None
             self._segment_path = None
 
-    async def _write(self, batch: Sequence[CallRecord]) -> None:
+    async def _write(self, batch: Sequence[Record]) -> None:
         try:
-            await self._upsert([record_row(record) for record in batch])
+            await self._upsert(batch)
         except (DataError, IntegrityError):
             # One bad record must not block the rest: write one at a time, set the bad ones aside.
             for record in batch:
                 try:
-                    await self._upsert([record_row(record)])
+                    await self._upsert([record])
                 except (DataError, IntegrityError) as error:
                     self._reject(record, error)
 
-    async def _upsert(self, rows: list[dict[str, Any]]) -> None:
-        statement = insert(calls).values(rows)
-        statement = statement.on_conflict_do_update(
-            constraint="calls_node_linkedid_key",
-            set_={name: statement.excluded[name] for name in rows[0] if name not in ("node", "linkedid")},
-        )
+    async def _upsert(self, batch: Sequence[Record]) -> None:
+        call_rows = [record_row(record) for record in batch if isinstance(record, CallRecord)]
+        agent_rows = [
+            {"node": r.node, "agent": r.agent, "state": r.state, "reason": r.reason, "at": r.at}
+            for r in batch
+            if isinstance(r, AgentEvent)
+        ]
         async with self._engine.begin() as connection:
-            await connection.execute(statement)
+            if call_rows:
+                statement = insert(calls).values(call_rows)
+                statement = statement.on_conflict_do_update(
+                    constraint="calls_node_linkedid_key",
+                    set_={name: statement.excluded[name] for name in call_rows[0] if name not in ("node", "linkedid")},
+                )
+                await connection.execute(statement)
+            if agent_rows:
+                await connection.execute(
+                    insert(agent_events)
+                    .values(agent_rows)
+                    .on_conflict_do_nothing(constraint="agent_events_node_agent_at_state_key")
+                )
 
-    def _reject(self, record: CallRecord, error: Exception) -> None:
+    def _reject(self, record: Record, error: Exception) -> None:
         path = self._spool_dir / "rejected.jsonl"
         with path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps({"record": record.to_json(), "error": str(error)}, ensure_ascii=False) + "\n")
         log.error(
-            "call record %s/%s rejected by PostgreSQL, kept in %s: %s",
+            "record %s/%s rejected by PostgreSQL, kept in %s: %s",
             record.node,
-            record.linkedid,
+            record.linkedid if isinstance(record, CallRecord) else record.agent,
             path,
             str(error).splitlines()[0],
         )

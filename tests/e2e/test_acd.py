@@ -136,3 +136,17 @@ def test_waiting_callers_hear_their_position_an_abandon_is_recorded_and_unpausin
         heard = log.read()
     assert "Playing 'queue-youarenext" in heard  # the first caller, first in line
     assert "Playing 'queue-thereare" in heard  # the second, behind the first
+
+
+def test_a_restart_of_the_service_brings_agents_back_in_their_state_with_the_pause_reason(
+    agent_phone: DeskPhone, service: ServiceProcess
+) -> None:
+    mark = service.mark()
+    agent_phone.dial_code("*5207")  # pause, reason code 07
+    service.wait_for(r"agent 1001 is paused \(07\)", start=mark)
+    assert service.stop() == 0
+    mark = service.mark()
+    service.start()
+    service.wait_for(r"agent 1001 restored as paused", start=mark, timeout=30)
+    service.wait_for(r"agent 1001 is paused \(07\)", start=mark)
+    service.wait_for(r"AMI connected", start=mark, timeout=30)
