@@ -10,7 +10,7 @@ export CALLCENTER_ASTERISK_ROOT := $(ASTERISK_ROOT)
 APT_PACKAGES := postgresql sip-tester debootstrap espeak-ng sox python3-venv util-linux procps iproute2
 BIN := $(VENV)/bin
 
-.PHONY: run test deps apt venv asterisk sounds db lint typecheck clean help
+.PHONY: run test deps apt venv asterisk sounds db lint typecheck clean help bench
 
 help:
 	@echo "make run   - install what is missing and start the call center (Ctrl-C stops it)"
@@ -53,6 +53,10 @@ db: venv
 
 sounds: venv
 	$(BIN)/callcenter sounds
+
+# The routing benchmark: the ACD core against a naive full-scan router (figures in bench/README.md).
+bench: venv
+	$(BIN)/python -m bench.acd_bench
 
 lint: venv
 	$(BIN)/ruff check callcenter tests
