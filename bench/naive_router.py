@@ -138,6 +138,8 @@ class NaiveRouter:
                 self._remove(event.at, contact, out)
         elif isinstance(event, AgentLoggedIn):
             agent = self._agent(event.agent)
+            if agent.pending is not None and agent.pending[0] is AgentState.LOGGED_OUT:
+                agent.pending = None
             if agent.state is AgentState.LOGGED_OUT:
                 agent.missed = 0
                 self._become_available(event.at, agent, out)
@@ -274,21 +276,25 @@ class NaiveRouter:
         if agent.busy_contact != event.contact:
             return
         agent.busy_contact = None
-        if agent.pending is not None:
-            state, reason = agent.pending
-            agent.pending = None
-            self._set_state(event.at, agent, state, reason, out)
-        elif wrap_up > 0:
+        if wrap_up > 0:
             self._set_state(event.at, agent, AgentState.WRAP_UP, "", out)
             self._timer(event.at + wrap_up, "wrap_up", "", agent.agent, agent.version)
         else:
-            self._become_available(event.at, agent, out)
+            self._after_work(event.at, agent, out)
+
+    def _after_work(self, at: float, agent: _Agent, out: list[Command]) -> None:
+        if agent.pending is None:
+            self._become_available(at, agent, out)
+            return
+        state, reason = agent.pending
+        agent.pending = None
+        self._set_state(at, agent, state, reason, out)
 
     def _leaves(self, at: float, agent_id: str, state: AgentState, reason: str, out: list[Command]) -> None:
         agent = self._agent(agent_id)
         if agent.state is AgentState.LOGGED_OUT or (agent.state is state and agent.reason == reason):
             return
-        if agent.state is AgentState.ON_CALL:
+        if agent.state in (AgentState.ON_CALL, AgentState.WRAP_UP):
             agent.pending = (state, reason)
             return
         ringing = self._contacts.get(agent.busy_contact or "") if agent.state is AgentState.RINGING else None
@@ -300,8 +306,10 @@ class NaiveRouter:
 
     def _unpaused(self, event: AgentUnpaused, out: list[Command]) -> None:
         agent = self._agent(event.agent)
-        if agent.state is AgentState.ON_CALL and agent.pending is not None:
-            agent.pending = None
+        if agent.pending is not None:
+            if agent.pending[0] is AgentState.PAUSED:
+                agent.pending = None
+                agent.missed = 0
             return
         if agent.state is not AgentState.PAUSED:
             return
@@ -315,8 +323,9 @@ class NaiveRouter:
                 continue
             at, _, kind, contact_id, agent_id, _ = timer
             if kind == "wrap_up":
-                self._become_available(at, self._agents[agent_id], out)
+                self._after_work(at, self._agents[agent_id], out)
             elif kind == "ring":
+                out.append(CancelOffer(contact_id, agent_id))
                 self._failed(at, contact_id, agent_id, "no_answer", out)
             else:  # max_wait
                 contact = self._contacts[contact_id]

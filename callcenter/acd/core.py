@@ -205,6 +205,7 @@ class Acd:
         self._seq = 0
         self._random = random.Random(seed)
         self._fresh: list[_Agent] = []  # agents made available by the event being handled
+        self._deferred: list[_Contact] | None = None  # contacts to route once every due timer has fired
 
     # --- the one way in -------------------------------------------------------------------------------------
 
@@ -233,10 +234,7 @@ class Acd:
             self._unpaused(event, out)
         else:  # pragma: no cover - the union is exhaustive
             raise AcdError(f"unknown event {event!r}")
-        # Rule 5: whoever became available takes what waits for them.
-        for agent in self._fresh:
-            if agent.state is AgentState.AVAILABLE:
-                self._offer_agent(event.at, agent, out)
+        self._route(event.at, [], out)  # rule 5
         return out
 
     def next_deadline(self) -> float | None:
@@ -298,9 +296,10 @@ class Acd:
         self._seq += 1
         contact = _Contact(event.contact, event.queue, event.priority, event.at, self._seq)
         self._contacts[event.contact] = contact
-        self._timer(event.at + rules.max_wait, "max_wait", event.contact, 0)
+        # The arrival number tells this contact's timers from those of an earlier contact with the same id.
+        self._timer(event.at + rules.max_wait, "max_wait", event.contact, contact.seq)
         if rules.relax_after is not None:
-            self._timer(event.at + rules.relax_after, "relax", event.contact, 0)
+            self._timer(event.at + rules.relax_after, "relax", event.contact, contact.seq)
         index.waiting_count += 1
         self._enqueue(contact)
         self._offer_contact(event.at, contact, out)
@@ -342,6 +341,11 @@ class Acd:
 
     def _ended(self, event: ContactEnded, out: list[Command]) -> None:
         agent = self._agent(event.agent)
+        waiting = self._contacts.get(event.contact)
+        if waiting is not None and waiting.phase is not _Phase.CONNECTED:
+            # Never answered, so it is no call the agent had: the caller left.
+            self._remove(event.at, waiting, out)
+            return
         contact = self._contacts.pop(event.contact, None)
         wrap_up = 0.0
         if contact is not None:
@@ -352,20 +356,26 @@ class Acd:
         if agent.busy_contact != event.contact:
             return
         agent.busy_contact = None
-        if agent.pending is not None:
-            state, reason = agent.pending
-            agent.pending = None
-            self._set_state(event.at, agent, state, reason, out)
-            if state is AgentState.LOGGED_OUT:
-                self._membership(agent, -1, -1)
-            else:
-                self._staffing(agent, -1)
-        elif wrap_up > 0:
-            # Wrap-up is the agent's, across all queues: no queue offers anything until it ends.
+        if wrap_up > 0:
+            # Wrap-up is the agent's, across all queues: no queue offers anything until it ends, and a pause
+            # or log-out asked for meanwhile waits for its end too (the wrap-up time is work, not a pause).
             self._set_state(event.at, agent, AgentState.WRAP_UP, "", out)
             self._timer(event.at + wrap_up, "wrap_up", agent.profile.agent, agent.version)
         else:
-            self._become_available(event.at, agent, out)
+            self._after_work(event.at, agent, out)
+
+    def _after_work(self, at: float, agent: _Agent, out: list[Command]) -> None:
+        """The call and its wrap-up are over: what the agent asked for meanwhile, or available."""
+        if agent.pending is None:
+            self._become_available(at, agent, out)
+            return
+        state, reason = agent.pending
+        agent.pending = None
+        self._set_state(at, agent, state, reason, out)
+        if state is AgentState.LOGGED_OUT:
+            self._membership(agent, -1, -1)
+        else:
+            self._staffing(agent, -1)
 
     def _abandoned(self, event: ContactAbandoned, out: list[Command]) -> None:
         contact = self._contacts.get(event.contact)
@@ -375,6 +385,8 @@ class Acd:
 
     def _logged_in(self, event: AgentLoggedIn, out: list[Command]) -> None:
         agent = self._agent(event.agent)
+        if agent.pending is not None and agent.pending[0] is AgentState.LOGGED_OUT:
+            agent.pending = None  # logged back in before the call that was to end the shift ended
         if agent.state is not AgentState.LOGGED_OUT:
             return
         self._membership(agent, +1, +1)
@@ -385,8 +397,8 @@ class Acd:
         agent = self._agent(agent_id)
         if agent.state is AgentState.LOGGED_OUT or (agent.state is state and agent.reason == reason):
             return
-        if agent.state is AgentState.ON_CALL:
-            agent.pending = (state, reason)  # after this call
+        if agent.state in (AgentState.ON_CALL, AgentState.WRAP_UP):
+            agent.pending = (state, reason)  # after this call and its wrap-up
             return
         staffed = agent.state is not AgentState.PAUSED
         ringing = self._contacts.get(agent.busy_contact or "") if agent.state is AgentState.RINGING else None
@@ -402,8 +414,10 @@ class Acd:
 
     def _unpaused(self, event: AgentUnpaused, out: list[Command]) -> None:
         agent = self._agent(event.agent)
-        if agent.state is AgentState.ON_CALL and agent.pending is not None:
-            agent.pending = None  # the pause asked for during the call is taken back
+        if agent.pending is not None:
+            if agent.pending[0] is AgentState.PAUSED:
+                agent.pending = None  # the pause asked for during the call is taken back (a log-out stays)
+                agent.missed = 0
             return
         if agent.state is not AgentState.PAUSED:
             return
@@ -412,15 +426,24 @@ class Acd:
         self._become_available(event.at, agent, out)
 
     def _timers_due(self, now: float, out: list[Command]) -> None:
+        self._deferred = []
+        try:
+            self._fire_timers(now, out)
+        finally:
+            deferred, self._deferred = self._deferred, None
+        self._route(now, deferred, out)
+
+    def _fire_timers(self, now: float, out: list[Command]) -> None:
         while self._timers and self._timers[0][0] <= now:
             timer = heapq.heappop(self._timers)
             if not self._timer_valid(timer):
                 continue
             at, _, kind, key, _ = timer
             if kind == "wrap_up":
-                self._become_available(at, self._agents[key], out)
+                self._after_work(at, self._agents[key], out)
             elif kind == "ring":
                 contact_id, agent_id = key.split("\0")
+                out.append(CancelOffer(contact_id, agent_id))  # the shell never said: stop ringing now
                 self._failed(at, contact_id, agent_id, "no_answer", out)
             elif kind == "max_wait":
                 contact = self._contacts[key]
@@ -437,6 +460,9 @@ class Acd:
 
     def _offer_contact(self, at: float, contact: _Contact, out: list[Command]) -> None:
         """Offer a waiting contact to the best available agent(s) of its queue, if any."""
+        if self._deferred is not None:
+            self._deferred.append(contact)  # timers firing together: route once all of them have fired
+            return
         index = self._queues[contact.queue]
         heap = index.agents_any if contact.relaxed else index.agents_strict
         if index.rules.strategy == "ring_all":
@@ -466,22 +492,41 @@ class Acd:
             Offer(contact.contact, contact.queue, tuple(a.profile.agent for a in chosen), index.rules.ring_timeout)
         )
 
-    def _offer_agent(self, at: float, agent: _Agent, out: list[Command]) -> None:
-        """Offer an available agent the best contact waiting in any of its queues, while there is one."""
-        while agent.state is AgentState.AVAILABLE:
-            best: _ContactEntry | None = None
-            for name in agent.members:
-                index = self._queues[name]
-                if name in agent.strict:
-                    entry = self._peek_contact(index.waiting, relaxed=False)
-                    if entry is not None and (best is None or entry < best):
-                        best = entry
-                entry = self._peek_contact(index.relaxed, relaxed=True)
+    def _route(self, at: float, contacts: list[_Contact], out: list[Command]) -> None:
+        """After an event: while an available agent could take a waiting contact, offer the best such contact.
+
+        Candidates are the contacts the event put back or relaxed (``contacts``) and the best contact each
+        agent made available can take. Taking them best first (priority, then arrival), each to its best
+        agent, keeps both orders even when one event frees several agents or fires several timers.
+        """
+        pending = [c for c in contacts if c.phase is _Phase.WAITING]
+        while True:
+            candidates = [c for c in pending if c.phase is _Phase.WAITING and self._contacts.get(c.contact) is c]
+            for agent in self._fresh:
+                if agent.state is AgentState.AVAILABLE:
+                    entry = self._best_for(agent)
+                    if entry is not None:
+                        candidates.append(self._contacts[entry[2]])
+            if not candidates:
+                return
+            best = min(candidates, key=lambda c: (-c.priority, c.seq))
+            self._offer_contact(at, best, out)
+            if best.phase is _Phase.WAITING:
+                pending = [c for c in pending if c is not best]  # nobody free can take it: it waits
+
+    def _best_for(self, agent: _Agent) -> _ContactEntry | None:
+        """The best waiting contact the agent may take, in any of its queues."""
+        best: _ContactEntry | None = None
+        for name in agent.members:
+            index = self._queues[name]
+            if name in agent.strict:
+                entry = self._peek_contact(index.waiting, relaxed=False)
                 if entry is not None and (best is None or entry < best):
                     best = entry
-            if best is None:
-                return
-            self._offer_contact(at, self._contacts[best[2]], out)
+            entry = self._peek_contact(index.relaxed, relaxed=True)
+            if entry is not None and (best is None or entry < best):
+                best = entry
+        return best
 
     def _pop_agent(self, heap: list[_AgentEntry]) -> _Agent | None:
         while heap:
@@ -559,10 +604,22 @@ class Acd:
                 agent.version,
             )
             index = self._queues[name]
-            heapq.heappush(index.agents_any, entry)
+            if index.rules.relax_after is not None:  # only relaxed contacts look here
+                self._push_agent(index.agents_any, entry, index)
             if name in agent.strict:
-                heapq.heappush(index.agents_strict, entry)
+                self._push_agent(index.agents_strict, entry, index)
         self._fresh.append(agent)
+
+    def _push_agent(self, heap: list[_AgentEntry], entry: _AgentEntry, index: _QueueIndex) -> None:
+        heapq.heappush(heap, entry)
+        if len(heap) > 64 and len(heap) > 4 * index.staffed:
+            # Entries of agents who moved on pile up while nobody pops them: keep the live ones only.
+            heap[:] = [
+                e
+                for e in heap
+                if self._agents[e[3]].state is AgentState.AVAILABLE and self._agents[e[3]].version == e[4]
+            ]
+            heapq.heapify(heap)
 
     def _strategy_key(self, queue: str, agent: _Agent) -> float:
         strategy = self._queues[queue].rules.strategy
@@ -609,7 +666,7 @@ class Acd:
                 and self._agents[agent_id].version == version
             )
         contact = self._contacts.get(key)
-        if contact is None or contact.phase is _Phase.CONNECTED:
+        if contact is None or contact.phase is _Phase.CONNECTED or contact.seq != version:
             return False
         return kind == "max_wait" or not contact.relaxed
 
