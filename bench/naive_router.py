@@ -116,6 +116,7 @@ class NaiveRouter:
         self._offers = 0
         self._timer_seq = 0
         self._fresh: list[_Agent] = []
+        self._deferred: list[_Contact] | None = None
 
     # --- the interface ------------------------------------------------------------------------------------
 
@@ -151,8 +152,7 @@ class NaiveRouter:
             self._unpaused(event, out)
         else:  # pragma: no cover - the union is exhaustive
             raise ValueError(f"unknown event {event!r}")
-        for agent in self._fresh:
-            self._serve(event.at, agent, out)
+        self._route(event.at, [], out)
         return out
 
     def next_deadline(self) -> float | None:
@@ -195,15 +195,27 @@ class NaiveRouter:
                 best, best_key = contact, key
         return best
 
-    def _serve(self, at: float, agent: _Agent, out: list[Command]) -> None:
-        """An agent just made available takes the best contact it may (which may go to a better agent)."""
-        while agent.state is AgentState.AVAILABLE:
-            contact = self._best_contact(agent)
-            if contact is None:
+    def _route(self, at: float, contacts: list[_Contact], out: list[Command]) -> None:
+        """The best contact that a newly available agent could take (or that the timers put back) goes first."""
+        pending = list(contacts)
+        while True:
+            candidates = [c for c in pending if c.contact in self._waiting]
+            for agent in self._fresh:
+                if agent.state is AgentState.AVAILABLE:
+                    found = self._best_contact(agent)
+                    if found is not None:
+                        candidates.append(found)
+            if not candidates:
                 return
-            self._offer(at, contact, out)
+            best = min(candidates, key=lambda c: (-c.priority, c.seq))
+            self._offer(at, best, out)
+            if best.contact in self._waiting:
+                pending = [c for c in pending if c is not best]
 
     def _offer(self, at: float, contact: _Contact, out: list[Command]) -> None:
+        if self._deferred is not None:
+            self._deferred.append(contact)  # timers firing together route once all have fired
+            return
         agent = self._best_agent(contact.queue)
         if agent is None:
             return
@@ -317,6 +329,14 @@ class NaiveRouter:
         self._become_available(event.at, agent, out)
 
     def _timers_due(self, now: float, out: list[Command]) -> None:
+        self._deferred = []
+        try:
+            self._fire(now, out)
+        finally:
+            deferred, self._deferred = self._deferred, None
+        self._route(now, deferred, out)
+
+    def _fire(self, now: float, out: list[Command]) -> None:
         while self._timers and self._timers[0][0] <= now:
             timer = heapq.heappop(self._timers)
             if not self._timer_valid(timer):
