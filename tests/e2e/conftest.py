@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -206,12 +207,17 @@ def call_records(env: dict[str, str], last: int = 50) -> list[dict[str, Any]]:
     return records
 
 
-def wait_for_record(caller: str, env: dict[str, str] | None = None, timeout: float = 10.0) -> dict[str, Any]:
-    """The record of the call from ``caller``; the service writes it moments after the call ends."""
+def wait_for_record(
+    caller: str, env: dict[str, str] | None = None, timeout: float = 10.0, since: str = ""
+) -> dict[str, Any]:
+    """The record of the call from ``caller`` (started at ``since`` or later, an ISO time, for a caller ID
+    that earlier runs used too); the service writes it moments after the call ends."""
     deadline = time.monotonic() + timeout
     while True:
         for record in call_records(env or service_env()):
-            if record["caller_number"] == caller:
+            if record["caller_number"] == caller and (
+                not since or datetime.fromisoformat(record["started_at"]) >= datetime.fromisoformat(since)
+            ):
                 return record
         if time.monotonic() > deadline:
             raise AssertionError(f"no call record from {caller} within {timeout} s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -150,3 +150,38 @@ def test_a_restart_of_the_service_brings_agents_back_in_their_state_with_the_pau
     service.wait_for(r"agent 1001 restored as paused", start=mark, timeout=30)
     service.wait_for(r"agent 1001 is paused \(07\)", start=mark)
     service.wait_for(r"AMI connected", start=mark, timeout=30)
+
+
+def test_a_vip_caller_is_offered_before_a_caller_who_waited_longer(
+    agent_phone: DeskPhone, service: ServiceProcess, target: tuple[str, int], sipp_dir: Path
+) -> None:
+    mark = service.mark()
+    agent_phone.dial_code("*52")
+    service.wait_for(r"agent 1001 is paused \(break\)", start=mark)
+    normal, vip = new_caller(), "79167777777"  # +7 916 777-77-77 is on the sample's VIP list
+    started = datetime.now(UTC).isoformat()
+    with ThreadPoolExecutor(3) as pool:
+        mark = service.mark()
+        waiting = pool.submit(
+            run_sipp,
+            "carrier_call.xml",
+            target,
+            "88005553535",
+            normal,
+            sipp_dir,
+            CallScript(keys=((1500, "2"),), hang_up_after_ms=14000),
+        )
+        service.wait_for(r"caller \S+ waits in support \(priority 0\)", start=mark)
+        jumping = pool.submit(
+            run_sipp, "carrier_call.xml", target, "88005553535", vip, sipp_dir, CallScript(keys=((1500, "2"),))
+        )
+        service.wait_for(r"caller \S+ waits in support \(priority 10\)", start=mark)
+        answering = pool.submit(agent_phone.answer_one_call)
+        agent_phone.dial_code("*53")
+        assert jumping.result(timeout=60).ok
+        assert answering.result(timeout=60).ok
+        assert waiting.result(timeout=60).ok
+    first, second = wait_for_record(vip, since=started), wait_for_record(normal)
+    assert (first["outcome"], first["agent"]) == ("answered", "1001")
+    assert second["queued_at"] < first["queued_at"]  # the VIP came later...
+    assert (second["outcome"], second["outcome_reason"]) == ("abandoned", "in_queue")  # ...and went first

@@ -6,7 +6,7 @@ import json
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -88,8 +88,9 @@ def test_english_callers_who_stay_in_english_are_recorded_in_english(
 def test_a_blacklisted_caller_hears_the_refusal_and_is_not_served(
     service: ServiceProcess, target: tuple[str, int], sipp_dir: Path
 ) -> None:
+    started = datetime.now(UTC).isoformat()
     call(target, SUPPORT, "+79001112233", sipp_dir, CallScript())  # +7900111* is blacklisted
-    record = wait_for_record("+79001112233")
+    record = wait_for_record("+79001112233", since=started)
     assert (record["outcome"], record["outcome_reason"]) == ("refused", "blacklisted")
     assert record["ivr_path"] == []
 
