@@ -259,9 +259,6 @@ class Acd:
         record, person = self._contacts[contact], self._agent(agent)
         return record.queue in person.members and (record.relaxed or record.queue in person.strict)
 
-    def agents(self) -> list[str]:
-        return list(self._agents)
-
     def position(self, contact: str) -> int:
         """1 for the next contact of its queue to be offered; 0 when not waiting. O(contacts)."""
         record = self._contacts.get(contact)
