@@ -28,13 +28,17 @@ from callcenter.stack import Stack
 REPO = Path(__file__).resolve().parents[2]
 CALLCENTER = [sys.executable, "-m", "callcenter"]
 
+# CC_TEST_SLOT=N gives a run its own ports and directory, so two test runs (two developers' checkouts
+# on one machine, or two test files being written at once) can each have a stack of their own.
+SLOT = int(os.environ.get("CC_TEST_SLOT", "0"))
+RUN_DIR = REPO / ".run" / ("test" if SLOT == 0 else f"test-{SLOT}")
 TEST_ENV = {
-    "CALLCENTER_RUN_DIR": str(REPO / ".run" / "test"),
-    "CALLCENTER_DIALPLAN_DIR": str(REPO / ".run" / "test" / "dialplans"),
-    "CALLCENTER_SIP_PORT": "15060",
-    "CALLCENTER_AMI_PORT": "15038",
-    "CALLCENTER_AGI_PORT": "14573",
-    "CALLCENTER_PG_PORT": "15433",
+    "CALLCENTER_RUN_DIR": str(RUN_DIR),
+    "CALLCENTER_DIALPLAN_DIR": str(RUN_DIR / "dialplans"),
+    "CALLCENTER_SIP_PORT": str(15060 + 100 * SLOT),
+    "CALLCENTER_AMI_PORT": str(15038 + 100 * SLOT),
+    "CALLCENTER_AGI_PORT": str(14573 + 100 * SLOT),
+    "CALLCENTER_PG_PORT": str(15433 + 100 * SLOT),
     "CALLCENTER_LOG_LEVEL": "DEBUG",
 }
 

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from callcenter.config import Settings
-from tests.e2e.conftest import CALLCENTER, REPO, ServiceProcess, prepare_dialplans, service_env, wait_for_record
+from tests.e2e.conftest import (
+    CALLCENTER,
+    RUN_DIR,
+    SLOT,
+    ServiceProcess,
+    prepare_dialplans,
+    service_env,
+    wait_for_record,
+)
 from tests.e2e.sipp import CallScript, run_sipp
 from tests.e2e.test_inbound_ivr import new_caller
 
@@ -18,12 +26,12 @@ pytestmark = pytest.mark.e2e
 
 # Ports and a run directory of its own: the session's stack stays up meanwhile.
 UP_ENV = {
-    "CALLCENTER_RUN_DIR": str(REPO / ".run" / "test-up"),
-    "CALLCENTER_DIALPLAN_DIR": str(REPO / ".run" / "test-up" / "dialplans"),
-    "CALLCENTER_SIP_PORT": "25060",
-    "CALLCENTER_AMI_PORT": "25038",
-    "CALLCENTER_AGI_PORT": "24573",
-    "CALLCENTER_PG_PORT": "25433",
+    "CALLCENTER_RUN_DIR": str(RUN_DIR.with_name(RUN_DIR.name + "-up")),
+    "CALLCENTER_DIALPLAN_DIR": str(RUN_DIR.with_name(RUN_DIR.name + "-up") / "dialplans"),
+    "CALLCENTER_SIP_PORT": str(25060 + 100 * SLOT),
+    "CALLCENTER_AMI_PORT": str(25038 + 100 * SLOT),
+    "CALLCENTER_AGI_PORT": str(24573 + 100 * SLOT),
+    "CALLCENTER_PG_PORT": str(25433 + 100 * SLOT),
     "CALLCENTER_LOG_LEVEL": "INFO",
 }
 
