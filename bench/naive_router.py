@@ -78,6 +78,7 @@ class _Contact:
     contact: str
     queue: str
     priority: int
+    since: float
     seq: int
     phase: str = _WAITING
     offered: set[str] = field(default_factory=set)
@@ -186,11 +187,11 @@ class NaiveRouter:
     def _best_contact(self, agent: _Agent) -> _Contact | None:
         """Every waiting contact is looked at: the first by priority and arrival that the agent may take."""
         best: _Contact | None = None
-        best_key: tuple[int, int] | None = None
+        best_key: tuple[int, float, int] | None = None
         for contact in self._waiting.values():
             if contact.queue not in agent.strict:
                 continue
-            key = (-contact.priority, contact.seq)
+            key = (-contact.priority, contact.since, contact.seq)
             if best_key is None or key < best_key:
                 best, best_key = contact, key
         return best
@@ -207,7 +208,7 @@ class NaiveRouter:
                         candidates.append(found)
             if not candidates:
                 return
-            best = min(candidates, key=lambda c: (-c.priority, c.seq))
+            best = min(candidates, key=lambda c: (-c.priority, c.since, c.seq))
             self._offer(at, best, out)
             if best.contact in self._waiting:
                 pending = [c for c in pending if c is not best]
@@ -241,10 +242,11 @@ class NaiveRouter:
             out.append(Overflow(event.contact, event.queue, "no_agents"))
             return
         self._arrivals += 1
-        contact = _Contact(event.contact, event.queue, event.priority, self._arrivals)
+        since = min(event.at, event.since) if event.since is not None else event.at
+        contact = _Contact(event.contact, event.queue, event.priority, since, self._arrivals)
         self._contacts[event.contact] = contact
         self._waiting[event.contact] = contact
-        self._timer(event.at + self._rules[event.queue].max_wait, "max_wait", event.contact, "", 0)
+        self._timer(since + self._rules[event.queue].max_wait, "max_wait", event.contact, "", 0)
         self._offer(event.at, contact, out)
 
     def _answered(self, event: OfferAnswered, out: list[Command]) -> None:

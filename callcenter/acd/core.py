@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -42,6 +42,7 @@ from callcenter.acd.events import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentPaused,
+    AgentProfile,
     AgentState,
     AgentStateChanged,
     AgentUnpaused,
@@ -50,11 +51,14 @@ from callcenter.acd.events import (
     ContactAbandoned,
     ContactArrived,
     ContactEnded,
+    ContactKind,
     Event,
     Offer,
     OfferAnswered,
     OfferFailed,
     Overflow,
+    QueueRules,
+    RulesChanged,
     TimerFired,
 )
 from callcenter.errors import CallcenterError
@@ -70,27 +74,6 @@ class AcdError(CallcenterError):
     """An event that cannot happen in the current state (the shell's bug, or a lost event)."""
 
 
-@dataclass(frozen=True, slots=True)
-class QueueRules:
-    name: str
-    strategy: str = "longest_idle"
-    skills: Mapping[str, int] = field(default_factory=dict)
-    wrap_up: float = 10.0
-    max_wait: float = 600.0
-    max_length: int | None = None
-    ring_timeout: float = 15.0
-    relax_after: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AgentProfile:
-    agent: str
-    queues: tuple[str, ...]
-    skills: Mapping[str, int] = field(default_factory=dict)
-    order: int = 0  # for the linear strategy
-    no_answer_limit: int = 3  # missed offers in a row before the agent is paused with reason "no_answer"
-
-
 class _Phase(Enum):
     WAITING = 1
     OFFERED = 2
@@ -102,22 +85,30 @@ class _Contact:
     __slots__ = (
         "answered_at",
         "arrived",
+        "clock",
         "contact",
+        "kind",
         "offered",
         "phase",
         "priority",
         "queue",
         "relaxed",
         "seq",
+        "since",
         "version",
     )
 
-    def __init__(self, contact: str, queue: str, priority: int, arrived: float, seq: int) -> None:
+    def __init__(
+        self, contact: str, queue: str, priority: int, arrived: float, since: float, seq: int, kind: ContactKind
+    ) -> None:
         self.contact = contact
         self.queue = queue
         self.priority = priority
         self.arrived = arrived
+        self.since = since  # the place in line: when the contact began to wait
         self.seq = seq
+        self.kind = kind
+        self.clock = seq  # tells this contact's current timers from older ones (and from an earlier namesake's)
         self.phase = _Phase.WAITING
         self.relaxed = False
         self.offered: set[str] = set()
@@ -162,11 +153,15 @@ class _Agent:
         self.pending: tuple[AgentState, str] | None = None  # a pause or log-out asked for during a call
 
 
+_AgentEntry = tuple[int, float, int, str, int]  # (-skill score, strategy key, order, agent, version)
+_ContactEntry = tuple[int, float, int, str, int]  # (-priority, waiting since, arrival seq, contact, version)
+
+
 @dataclass(slots=True)
 class _QueueIndex:
     rules: QueueRules
-    waiting: list[tuple[int, int, str, int]] = field(default_factory=list)  # (-priority, seq, contact, version)
-    relaxed: list[tuple[int, int, str, int]] = field(default_factory=list)
+    waiting: list[_ContactEntry] = field(default_factory=list)
+    relaxed: list[_ContactEntry] = field(default_factory=list)
     agents_strict: list[tuple[int, float, int, str, int]] = field(default_factory=list)
     agents_any: list[tuple[int, float, int, str, int]] = field(default_factory=list)
     waiting_count: int = 0
@@ -175,30 +170,27 @@ class _QueueIndex:
     handle_time: float = _DEFAULT_HANDLE_TIME  # moving average, for the estimated wait
 
 
-_AgentEntry = tuple[int, float, int, str, int]  # (-skill score, strategy key, order, agent, version)
-_ContactEntry = tuple[int, int, str, int]  # (-priority, arrival seq, contact, version)
+def _queue_indexes(queues: Iterable[QueueRules]) -> dict[str, _QueueIndex]:
+    indexes = {}
+    for rules in queues:
+        if rules.strategy not in STRATEGIES:
+            raise AcdError(f"queue {rules.name}: unknown strategy {rules.strategy!r}")
+        indexes[rules.name] = _QueueIndex(rules)
+    return indexes
+
+
+def _place(contact: _Contact) -> tuple[int, float, int]:
+    """Rule 2: the order of waiting contacts (smaller first)."""
+    return (-contact.priority, contact.since, contact.seq)
 
 
 class Acd:
     def __init__(self, queues: Iterable[QueueRules], agents: Iterable[AgentProfile], seed: int = 0) -> None:
-        self._queues: dict[str, _QueueIndex] = {}
-        for rules in queues:
-            if rules.strategy not in STRATEGIES:
-                raise AcdError(f"queue {rules.name}: unknown strategy {rules.strategy!r}")
-            self._queues[rules.name] = _QueueIndex(rules)
+        self._queues = _queue_indexes(queues)
         self._agents: dict[str, _Agent] = {}
         for order, profile in enumerate(agents, start=1):
-            members = tuple(name for name in profile.queues if name in self._queues)
-            strict = frozenset(
-                name
-                for name in members
-                if all(
-                    profile.skills.get(skill, 0) >= level for skill, level in self._queues[name].rules.skills.items()
-                )
-            )
-            agent = _Agent(profile, members, strict, profile.order or order)
-            for name in members:
-                agent.score[name] = sum(profile.skills.get(skill, 0) for skill in self._queues[name].rules.skills)
+            agent = _Agent(profile, (), frozenset(), 0)
+            self._profile(agent, profile, order)
             self._agents[profile.agent] = agent
         self._contacts: dict[str, _Contact] = {}
         self._timers: list[tuple[float, int, str, str, int]] = []  # (at, seq, kind, key, version)
@@ -232,6 +224,8 @@ class Acd:
             self._agent_leaves(event.at, event.agent, AgentState.PAUSED, event.reason, out)
         elif isinstance(event, AgentUnpaused):
             self._unpaused(event, out)
+        elif isinstance(event, RulesChanged):
+            self._rules_changed(event, out)
         else:  # pragma: no cover - the union is exhaustive
             raise AcdError(f"unknown event {event!r}")
         self._route(event.at, [], out)  # rule 5
@@ -264,11 +258,11 @@ class Acd:
         record = self._contacts.get(contact)
         if record is None or record.phase is not _Phase.WAITING:
             return 0
-        key = (-record.priority, record.seq)
+        key = _place(record)
         ahead = sum(
             1
             for other in self._contacts.values()
-            if other.queue == record.queue and other.phase is _Phase.WAITING and (-other.priority, other.seq) < key
+            if other.queue == record.queue and other.phase is _Phase.WAITING and _place(other) < key
         )
         return ahead + 1
 
@@ -284,19 +278,18 @@ class Acd:
         if event.contact in self._contacts:
             raise AcdError(f"contact {event.contact} arrived twice")
         rules = index.rules
-        if index.logged_in == 0:
-            out.append(Overflow(event.contact, event.queue, "no_agents"))
-            return
-        if rules.max_length is not None and index.waiting_count >= rules.max_length:
-            out.append(Overflow(event.contact, event.queue, "max_length"))
-            return
+        if event.kind is ContactKind.CALL:  # a callback was promised: it waits for an agent, however long
+            if index.logged_in == 0:
+                out.append(Overflow(event.contact, event.queue, "no_agents"))
+                return
+            if rules.max_length is not None and index.waiting_count >= rules.max_length:
+                out.append(Overflow(event.contact, event.queue, "max_length"))
+                return
         self._seq += 1
-        contact = _Contact(event.contact, event.queue, event.priority, event.at, self._seq)
+        since = min(event.at, event.since) if event.since is not None else event.at
+        contact = _Contact(event.contact, event.queue, event.priority, event.at, since, self._seq, event.kind)
         self._contacts[event.contact] = contact
-        # The arrival number tells this contact's timers from those of an earlier contact with the same id.
-        self._timer(event.at + rules.max_wait, "max_wait", event.contact, contact.seq)
-        if rules.relax_after is not None:
-            self._timer(event.at + rules.relax_after, "relax", event.contact, contact.seq)
+        self._contact_timers(contact)
         index.waiting_count += 1
         self._enqueue(contact)
         self._offer_contact(event.at, contact, out)
@@ -347,7 +340,7 @@ class Acd:
         wrap_up = 0.0
         if contact is not None:
             contact.phase = _Phase.GONE
-            index = self._queues[contact.queue]
+            index = self._queues.get(contact.queue) or _QueueIndex(QueueRules(contact.queue))
             wrap_up = index.rules.wrap_up
             index.handle_time += 0.1 * (event.at - contact.answered_at + wrap_up - index.handle_time)
         if agent.busy_contact != event.contact:
@@ -421,6 +414,80 @@ class Acd:
         agent.missed = 0
         self._staffing(agent, +1)
         self._become_available(event.at, agent, out)
+
+    def _rules_changed(self, event: RulesChanged, out: list[Command]) -> None:
+        """New queues and agents from a reload; states and places are kept, every index is rebuilt. O(n)."""
+        at = event.at
+        old_queues, self._queues = self._queues, _queue_indexes(event.queues)
+        for name, index in self._queues.items():
+            if name in old_queues:
+                index.handle_time = old_queues[name].handle_time
+        profiles = {profile.agent: (order, profile) for order, profile in enumerate(event.agents, start=1)}
+        for agent_id, agent in self._agents.items():
+            if agent_id not in profiles:  # gone from the dialplan: a member of nothing, logged out
+                self._profile(agent, AgentProfile(agent_id, ()), agent.order)
+                if agent.state in (AgentState.ON_CALL, AgentState.WRAP_UP):
+                    agent.pending = (AgentState.LOGGED_OUT, "")
+                elif agent.state is not AgentState.LOGGED_OUT and agent.state is not AgentState.RINGING:
+                    self._set_state(at, agent, AgentState.LOGGED_OUT, "", out)
+        for agent_id, (order, profile) in profiles.items():
+            if agent_id in self._agents:
+                self._profile(self._agents[agent_id], profile, order)
+            else:
+                self._agents[agent_id] = agent = _Agent(profile, (), frozenset(), 0)
+                self._profile(agent, profile, order)
+        for contact in list(self._contacts.values()):
+            if contact.phase is _Phase.CONNECTED:
+                continue
+            if contact.queue not in self._queues:
+                for agent_id in sorted(contact.offered):
+                    out.append(CancelOffer(contact.contact, agent_id))
+                    self._agents[agent_id].busy_contact = None
+                    state = AgentState.AVAILABLE if agent_id in profiles else AgentState.LOGGED_OUT
+                    self._set_state(at, self._agents[agent_id], state, "", out)
+                del self._contacts[contact.contact]
+                contact.phase = _Phase.GONE
+                out.append(Overflow(contact.contact, contact.queue, "queue_removed"))
+                continue
+            for agent_id in sorted(contact.offered):
+                agent = self._agents[agent_id]
+                if contact.queue not in agent.members:  # a ringing agent who left the queue (or the dialplan)
+                    out.append(CancelOffer(contact.contact, agent_id))
+                    contact.offered.discard(agent_id)
+                    agent.busy_contact = None
+                    gone = agent_id not in profiles
+                    self._set_state(at, agent, AgentState.LOGGED_OUT if gone else AgentState.AVAILABLE, "", out)
+            if not contact.offered:
+                contact.phase = _Phase.WAITING
+            self._seq += 1
+            contact.clock = self._seq  # the old rules' timers are void
+            self._contact_timers(contact)
+        for agent in self._agents.values():
+            if agent.state is not AgentState.LOGGED_OUT:
+                staffed = 0 if agent.state is AgentState.PAUSED else 1
+                self._membership(agent, +1, staffed)
+            if agent.state is AgentState.AVAILABLE:
+                self._push_available(agent)
+                self._fresh.append(agent)  # rule 5 looks at every available agent
+        for contact in self._contacts.values():
+            if contact.phase is _Phase.WAITING:
+                self._queues[contact.queue].waiting_count += 1
+                self._enqueue(contact)
+
+    def _profile(self, agent: _Agent, profile: AgentProfile, order: int) -> None:
+        """Membership, skills and the skill score per queue, from the agent's profile and the queues' rules."""
+        agent.profile = profile
+        agent.members = tuple(name for name in profile.queues if name in self._queues)
+        agent.strict = frozenset(
+            name
+            for name in agent.members
+            if all(profile.skills.get(skill, 0) >= level for skill, level in self._queues[name].rules.skills.items())
+        )
+        agent.order = profile.order or order
+        agent.score = {
+            name: sum(profile.skills.get(skill, 0) for skill in self._queues[name].rules.skills)
+            for name in agent.members
+        }
 
     def _timers_due(self, now: float, out: list[Command]) -> None:
         self._deferred = []
@@ -503,10 +570,10 @@ class Acd:
                 if agent.state is AgentState.AVAILABLE:
                     entry = self._best_for(agent)
                     if entry is not None:
-                        candidates.append(self._contacts[entry[2]])
+                        candidates.append(self._contacts[entry[3]])
             if not candidates:
                 return
-            best = min(candidates, key=lambda c: (-c.priority, c.seq))
+            best = min(candidates, key=_place)
             self._offer_contact(at, best, out)
             if best.phase is _Phase.WAITING:
                 pending = [c for c in pending if c is not best]  # nobody free can take it: it waits
@@ -536,11 +603,11 @@ class Acd:
     def _peek_contact(self, heap: list[_ContactEntry], relaxed: bool) -> _ContactEntry | None:
         while heap:
             entry = heap[0]
-            contact = self._contacts.get(entry[2])
+            contact = self._contacts.get(entry[3])
             if (
                 contact is not None
                 and contact.phase is _Phase.WAITING
-                and contact.version == entry[3]
+                and contact.version == entry[4]
                 and contact.relaxed == relaxed
             ):
                 return entry
@@ -555,7 +622,7 @@ class Acd:
         index = self._queues[contact.queue]
         heapq.heappush(
             index.relaxed if contact.relaxed else index.waiting,
-            (-contact.priority, contact.seq, contact.contact, contact.version),
+            (-contact.priority, contact.since, contact.seq, contact.contact, contact.version),
         )
 
     def _withdraw(
@@ -592,6 +659,10 @@ class Acd:
         agent.idle_since = at
         agent.random_key = self._random.random()
         self._set_state(at, agent, AgentState.AVAILABLE, "", out)
+        self._push_available(agent)
+        self._fresh.append(agent)
+
+    def _push_available(self, agent: _Agent) -> None:
         for name in agent.members:
             entry = (
                 -agent.score[name],
@@ -605,7 +676,6 @@ class Acd:
                 self._push_agent(index.agents_any, entry, index)
             if name in agent.strict:
                 self._push_agent(index.agents_strict, entry, index)
-        self._fresh.append(agent)
 
     def _push_agent(self, heap: list[_AgentEntry], entry: _AgentEntry, index: _QueueIndex) -> None:
         heapq.heappush(heap, entry)
@@ -644,6 +714,14 @@ class Acd:
     def _staffing(self, agent: _Agent, staffed: int) -> None:
         self._membership(agent, 0, staffed)
 
+    def _contact_timers(self, contact: _Contact) -> None:
+        """Max wait and skill relaxation, counted from when the contact began to wait."""
+        rules = self._queues[contact.queue].rules
+        if contact.kind is ContactKind.CALL:
+            self._timer(contact.since + rules.max_wait, "max_wait", contact.contact, contact.clock)
+        if rules.relax_after is not None and not contact.relaxed:
+            self._timer(contact.since + rules.relax_after, "relax", contact.contact, contact.clock)
+
     def _timer(self, at: float, kind: str, key: str, version: int) -> None:
         self._seq += 1
         heapq.heappush(self._timers, (at, self._seq, kind, key, version))
@@ -663,7 +741,7 @@ class Acd:
                 and self._agents[agent_id].version == version
             )
         contact = self._contacts.get(key)
-        if contact is None or contact.phase is _Phase.CONNECTED or contact.seq != version:
+        if contact is None or contact.phase is _Phase.CONNECTED or contact.clock != version:
             return False
         return kind == "max_wait" or not contact.relaxed
 

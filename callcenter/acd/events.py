@@ -6,13 +6,15 @@ the core never reads a clock, so it is replayed and tested without one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 __all__ = [
     "AgentLoggedIn",
     "AgentLoggedOut",
     "AgentPaused",
+    "AgentProfile",
     "AgentState",
     "AgentStateChanged",
     "AgentUnpaused",
@@ -21,11 +23,14 @@ __all__ = [
     "ContactAbandoned",
     "ContactArrived",
     "ContactEnded",
+    "ContactKind",
     "Event",
     "Offer",
     "OfferAnswered",
     "OfferFailed",
     "Overflow",
+    "QueueRules",
+    "RulesChanged",
     "TimerFired",
 ]
 
@@ -39,17 +44,28 @@ class AgentState(StrEnum):
     PAUSED = "paused"
 
 
+class ContactKind(StrEnum):
+    CALL = "call"  # a caller on the line, waiting
+    CALLBACK = "callback"  # a caller who hung up to be called back: keeps the place, never overflows
+
+
 # --- events -------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class ContactArrived:
-    """A contact (an inbound call now; a callback or campaign call later) entered a queue."""
+    """A contact (an inbound call, a callback; a campaign call later) entered a queue.
+
+    ``since`` is when the contact began to wait when that was before ``at``: a callback requested
+    by a waiting caller, or contacts taken back after a restart, keep their place in line by it.
+    """
 
     at: float
     contact: str
     queue: str
     priority: int = 0  # higher first: VIPs
+    since: float | None = None
+    kind: ContactKind = ContactKind.CALL
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +128,40 @@ class ContactEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueRules:
+    name: str
+    strategy: str = "longest_idle"
+    skills: Mapping[str, int] = field(default_factory=dict)
+    wrap_up: float = 10.0
+    max_wait: float = 600.0
+    max_length: int | None = None
+    ring_timeout: float = 15.0
+    relax_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentProfile:
+    agent: str
+    queues: tuple[str, ...]
+    skills: Mapping[str, int] = field(default_factory=dict)
+    order: int = 0  # for the linear strategy
+    no_answer_limit: int = 3  # missed offers in a row before the agent is paused with reason "no_answer"
+
+
+@dataclass(frozen=True, slots=True)
+class RulesChanged:
+    """The dialplan was reloaded: these are now the queues and agents.
+
+    Agents keep their state and contacts their place; a queue that is gone overflows its waiting
+    contacts (reason "queue_removed"); an agent who is gone is logged out (after the call in progress).
+    """
+
+    at: float
+    queues: tuple[QueueRules, ...]
+    agents: tuple[AgentProfile, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class TimerFired:
     """The time ``next_deadline()`` named has come."""
 
@@ -128,6 +178,7 @@ Event = (
     | OfferAnswered
     | OfferFailed
     | ContactEnded
+    | RulesChanged
     | TimerFired
 )
 
@@ -158,7 +209,7 @@ class Overflow:
 
     contact: str
     queue: str
-    reason: str  # "max_wait", "max_length", "no_agents"
+    reason: str  # "max_wait", "max_length", "no_agents", "queue_removed"
 
 
 @dataclass(frozen=True, slots=True)

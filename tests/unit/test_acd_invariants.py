@@ -40,6 +40,7 @@ from callcenter.acd.events import (
     OfferAnswered,
     OfferFailed,
     Overflow,
+    RulesChanged,
     TimerFired,
 )
 
@@ -652,6 +653,7 @@ def random_step(h: Harness, rng: random.Random, counter: list[int]) -> None:
     waiting_or_ringing = sorted(c.name for c in h.live.values() if c.status in ("waiting", "ringing"))
     if waiting_or_ringing:
         moves["abandon"] = 0.7
+    moves["reload"] = 0.05  # the same rules again: nothing may change but the core's indexes
     move = rng.choices(list(moves), list(moves.values()))[0]
     if move == "advance":
         h.advance(rng.uniform(0.0, 30.0))
@@ -676,6 +678,8 @@ def random_step(h: Harness, rng: random.Random, counter: list[int]) -> None:
     elif move == "end":
         agent, contact = rng.choice(sorted(h.connected.items()))
         h.feed(ContactEnded(at, contact, agent))
+    elif move == "reload":
+        h.feed(RulesChanged(at, tuple(h.rules.values()), tuple(h.profiles.values())))
     else:
         h.feed(ContactAbandoned(at, rng.choice(waiting_or_ringing)))
 
