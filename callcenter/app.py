@@ -15,14 +15,16 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from callcenter.acd.events import AgentLoggedIn, AgentPaused, AgentState
+from callcenter.acd.events import AgentLoggedIn, AgentPaused, AgentState, AgentStateChanged
 from callcenter.acd.setup import acd_rules
 from callcenter.asterisk.agi import AgiChannel, AgiHandler, AgiServer
 from callcenter.asterisk.ami import AmiActionError, AmiClient
 from callcenter.asterisk.confgen import render_config, write_config
 from callcenter.calls.acd_service import AcdService
 from callcenter.calls.agent_codes import AgentCodes
+from callcenter.calls.callbacks import CallbackDesk
 from callcenter.calls.inbound import InboundCallFlow
+from callcenter.calls.presence import PresencePublisher
 from callcenter.calls.queue_wait import QueueWaiting
 from callcenter.config import Secrets, Settings
 from callcenter.control import ControlServer
@@ -30,11 +32,12 @@ from callcenter.dialplan.model import Dialplan
 from callcenter.errors import ConfigError
 from callcenter.ivr.prompts import PromptResolver
 from callcenter.live_dialplan import LiveDialplan
-from callcenter.records import AgentEvent
+from callcenter.records import AgentEvent, Callback, CallbackStatus, Record
 from callcenter.sounds import shipped_prompts
 from callcenter.store import schema
-from callcenter.store.queries import last_agent_states
+from callcenter.store.queries import last_agent_states, open_callbacks
 from callcenter.store.writer import RecordWriter
+from callcenter.web.server import start_web
 
 __all__ = ["serve"]
 
@@ -136,6 +139,27 @@ def _restore_agents(acd: AcdService, url: str, node: str, agents: set[str]) -> N
         log.info("agent %s restored as %s", agent, "paused" if state == AgentState.PAUSED else "logged in")
 
 
+def _open_callbacks(url: str, node: str, spooled: list[Record]) -> list[Callback]:
+    """Callbacks promised before a restart and not yet kept: PostgreSQL's rows, what is still spooled
+    (newer) on top."""
+    latest: dict[str, Callback] = {}
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        for row in open_callbacks(engine, node):
+            row.pop("id"), row.pop("written_at")
+            latest[row["callback_id"]] = Callback(**{**row, "status": CallbackStatus(row["status"])})
+    except (DBAPIError, OSError) as error:
+        log.error("callbacks not read from PostgreSQL (%s); the spooled ones only", str(error).splitlines()[0])
+    finally:
+        engine.dispose()
+    for record in spooled:
+        if isinstance(record, Callback) and record.node == node:
+            known = latest.get(record.callback_id)
+            if known is None or known.updated_at <= record.updated_at:
+                latest[record.callback_id] = record
+    return list(latest.values())
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     shipped = shipped_prompts(settings.sounds_dir)
     dialplan = LiveDialplan(settings.dialplan_dir, lambda language, name: (language, name) in shipped)
@@ -146,20 +170,28 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     writer = RecordWriter(engine, settings.spool_dir)
     writer.recover()
     prompts = PromptResolver(settings.sounds_dir, IN_ROOT_SOUNDS)
-    # The ACD's queues and agents are those of the dialplan at start (a reload does not change them yet).
     acd = AcdService(*acd_rules(dialplan.current))
-    acd.on_agent_state = lambda change: writer.submit(
-        AgentEvent(settings.node, change.agent, str(change.state), change.reason, datetime.now(UTC))
-    )
+
+    def on_agent_state(change: AgentStateChanged) -> None:
+        writer.submit(AgentEvent(settings.node, change.agent, str(change.state), change.reason, datetime.now(UTC)))
+        presence.agent_state_changed(change)  # made below with the AMI client; acd.run() starts after both
+
+    acd.on_agent_state = on_agent_state
     await asyncio.to_thread(_restore_agents, acd, url, settings.node, {a.extension for a in dialplan.current.agents})
+    callbacks = CallbackDesk(
+        acd, lambda action, timeout: ami.originate(action, timeout), writer.submit, settings.node, prompts
+    )
+    restored = callbacks.restore(await asyncio.to_thread(_open_callbacks, url, settings.node, writer.spooled()))
+    if restored:
+        log.info("%d callback(s) waiting again", restored)
     flow = InboundCallFlow(
         dialplan=dialplan,
         prompts=prompts,
         submit=writer.submit,
         node=settings.node,
-        queues=QueueWaiting(acd, prompts, lambda: datetime.now(UTC)),
+        queues=QueueWaiting(acd, prompts, lambda: datetime.now(UTC), writer.submit, settings.node, callbacks),
     )
-    routes: dict[str, AgiHandler] = {"inbound": flow, "agent": AgentCodes(dialplan, acd)}
+    routes: dict[str, AgiHandler] = {"inbound": flow, "agent": AgentCodes(dialplan, acd), "callback": callbacks}
 
     async def route(channel: AgiChannel) -> None:
         handler = routes.get(channel.header("network_script"))
@@ -173,13 +205,20 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             # DestChannel is like PJSIP/1001-0000002a: the endpoint is the agent.
             agent = event.get("DestChannel", "").removeprefix("PJSIP/").rsplit("-", 1)[0]
             acd.answered(event.get("Uniqueid", ""), agent)
+            callbacks.answered(event.get("Uniqueid", ""))
         else:
             _on_ami_event(event)
 
     agi = AgiServer(route, settings.agi_host, settings.agi_port)
     ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username, secrets.ami_secret, on_ami_event)
+    presence = PresencePublisher(ami, [agent.extension for agent in dialplan.current.agents])
     asterisk_sync = _AsteriskSync(settings, ami)
-    dialplan.on_change = asterisk_sync.changed
+
+    def dialplan_changed(new: Dialplan) -> None:
+        asterisk_sync.changed(new)
+        acd.reconfigure(*acd_rules(new))  # agents keep their state, waiting callers their place
+
+    dialplan.on_change = dialplan_changed
 
     async def reload(_: dict[str, Any]) -> dict[str, Any]:
         result = dialplan.reload()
@@ -199,6 +238,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             loop.add_signal_handler(signum, stop.set)
 
     await agi.start()
+    web_api = await start_web(settings, acd, dialplan, secrets.api_token)
     await control.start()
     ami.start()
     try:
@@ -210,6 +250,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 tasks.create_task(dialplan.watch(), name="dialplan-watch"),
                 tasks.create_task(asterisk_sync.run(), name="asterisk-config-sync"),
                 tasks.create_task(acd.run(), name="acd"),
+                tasks.create_task(callbacks.run(), name="callbacks"),
+                tasks.create_task(presence.run(), name="agent-presence"),
             ]
             log.info(
                 "callcenter serving node %s: %d number(s), %d agent(s)",
@@ -220,6 +262,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             await stop.wait()
             log.info("stopping: finishing calls in progress")
             await control.close()
+            await web_api.cleanup()  # requests in flight get a few seconds
             await agi.close()
             ami.close()
             for helper in helpers:

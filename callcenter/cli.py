@@ -89,6 +89,7 @@ def _print_phones(settings: Settings, secrets: Secrets) -> None:
         )
     for number, line in dialplan.numbers.items():
         log.info("number %s: %s (%s)", number, line.name, line.language)
+    log.info("HTTP API http://%s:%d/api/ bearer token %s", settings.http_host, settings.http_port, secrets.api_token)
 
 
 def _cmd_phones(settings: Settings, args: argparse.Namespace) -> int:
@@ -97,6 +98,12 @@ def _cmd_phones(settings: Settings, args: argparse.Namespace) -> int:
     dialplan = load_dialplan(settings.dialplan_dir)
     secrets = Secrets.load(settings.run_dir, [phone.extension for phone in dialplan.phones()])
     _print_phones(settings, secrets)
+    return 0
+
+
+def _cmd_api_token(settings: Settings, args: argparse.Namespace) -> int:
+    """The bare token, for scripts: curl -H "Authorization: Bearer $(callcenter api-token)" ..."""
+    print(Secrets.load(settings.run_dir).api_token)
     return 0
 
 
@@ -122,6 +129,14 @@ def _cmd_calls(settings: Settings, args: argparse.Namespace) -> int:
             f"from {record['caller_number'] or '-':<14} keys {record['digits'] or '-':<6} "
             f"{record['outcome']} {record['outcome_reason']}"
         )
+        if args.steps:
+            for step in record["steps"]:
+                figures = [
+                    f"{name} {step[name]}" for name in ("queue", "agent", "position", "result", "detail") if step[name]
+                ]
+                if step["seconds"] is not None:
+                    figures.append(f"{step['seconds']:.1f} s")
+                print(f"    {step['at'][11:19]}  {step['step']:<18} {'  '.join(figures)}")
     return 0
 
 
@@ -254,12 +269,14 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="run the service (FastAGI, AMI, record writer)").set_defaults(handler=_cmd_serve)
     calls = commands.add_parser("calls", help="print the latest call records")
     calls.add_argument("--last", type=int, default=20, metavar="N", help="how many (default 20)")
-    calls.add_argument("--json", action="store_true", help="as a JSON list")
+    calls.add_argument("--json", action="store_true", help="as a JSON list (each call with its steps)")
+    calls.add_argument("--steps", action="store_true", help="each call's steps in the queues, under it")
     calls.set_defaults(handler=_cmd_calls)
     check = commands.add_parser("check", help="validate the dialplan files")
     check.add_argument("path", nargs="?", help="a directory or file (default: dialplans/)")
     check.set_defaults(handler=_cmd_check)
     commands.add_parser("phones", help="print the desk phones' SIP credentials").set_defaults(handler=_cmd_phones)
+    commands.add_parser("api-token", help="print the HTTP API's bearer token").set_defaults(handler=_cmd_api_token)
     commands.add_parser("schema", help="print the JSON Schema of the dialplan files").set_defaults(handler=_cmd_schema)
     commands.add_parser("reload", help="reload the dialplan in the running service").set_defaults(handler=_cmd_reload)
     simulate = commands.add_parser("simulate", help="walk a call through the dialplan, without Asterisk")

@@ -1,8 +1,9 @@
 """Settings: defaults, then the environment (CALLCENTER_*). Secrets live in the run directory.
 
-Nothing secret is in the repository: the AMI secret, the database password and
-phone passwords not given in the dialplan are generated on first use into
-``<run dir>/secrets.json`` (mode 0600) and kept from then on.
+Nothing secret is in the repository: the AMI secret, the database password, the
+HTTP API's bearer token and phone passwords not given in the dialplan are
+generated on first use into ``<run dir>/secrets.json`` (mode 0600) and kept from
+then on.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = ["Secrets", "Settings"]
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
 _PREFIX = "CALLCENTER_"
+_GENERATED = ("ami_secret", "db_password", "api_token")  # made on first use when absent
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Settings:
     ami_username: str = "callcenter"
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
+    http_host: str = "127.0.0.1"  # the HTTP API (and the web UI to come)
+    http_port: int = 8080
     pg_port: int = 5433
     database_url: str = ""  # empty: the private cluster under run_dir
     log_level: str = "INFO"
@@ -102,6 +106,7 @@ class Secrets:
     ami_secret: str
     db_password: str
     phone_passwords: dict[str, str]
+    api_token: str  # the HTTP API's bearer token
 
     @classmethod
     def load(cls, run_dir: Path, extensions: list[str] | tuple[str, ...] = ()) -> Secrets:
@@ -119,7 +124,7 @@ class Secrets:
                 "fix or delete the file"
             )
         changed = False
-        for key in ("ami_secret", "db_password"):
+        for key in _GENERATED:
             if not data.get(key):
                 data[key] = secrets.token_urlsafe(24)
                 changed = True
@@ -135,7 +140,12 @@ class Secrets:
             temporary.write_text(json.dumps(data, indent=2) + "\n")
             temporary.replace(path)
         ami_secret = os.environ.get(_PREFIX + "AMI_SECRET") or data["ami_secret"]
-        return cls(ami_secret=ami_secret, db_password=data["db_password"], phone_passwords=dict(phones))
+        return cls(
+            ami_secret=ami_secret,
+            db_password=data["db_password"],
+            phone_passwords=dict(phones),
+            api_token=data["api_token"],
+        )
 
 
 def _is_secrets_shape(data: object) -> bool:
@@ -143,8 +153,7 @@ def _is_secrets_shape(data: object) -> bool:
         return False
     phones = data.setdefault("phone_passwords", {})
     texts = [
-        data.get("ami_secret", ""),
-        data.get("db_password", ""),
+        *(data.get(key, "") for key in _GENERATED),
         *(phones.values() if isinstance(phones, dict) else [0]),
     ]
     return isinstance(phones, dict) and all(isinstance(text, str) for text in texts)

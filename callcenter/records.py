@@ -7,7 +7,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["AgentEvent", "CallRecord", "IvrStep", "Outcome", "Record", "record_from_json"]
+__all__ = [
+    "AgentEvent",
+    "CallRecord",
+    "CallStep",
+    "Callback",
+    "CallbackStatus",
+    "IvrStep",
+    "Outcome",
+    "Record",
+    "StepKind",
+    "record_from_json",
+]
 
 
 class Outcome(StrEnum):
@@ -17,6 +28,7 @@ class Outcome(StrEnum):
     OVERFLOWED = "overflowed"  # left a queue by its overflow rule (max wait, full, nobody logged in)
     TRANSFERRED = "transferred"  # handed to another number
     VOICEMAIL = "voicemail"  # left in a mailbox
+    CALLBACK = "callback"  # left a queue asking to be called back (the callback's own steps follow the call)
     CLOSED = "closed"  # out of hours: told so
     NO_VALID_INPUT = "no_valid_input"  # retries ran out on timeouts or invalid keys
     ABANDONED = "abandoned"  # the caller hung up before an end was reached
@@ -103,11 +115,99 @@ class AgentEvent:
         return cls(data["node"], data["agent"], data["state"], data["reason"], datetime.fromisoformat(data["at"]))
 
 
-Record = CallRecord | AgentEvent
+class StepKind(StrEnum):
+    QUEUED = "queued"  # entered a queue; position = place in line on entry
+    OFFERED = "offered"  # an agent's phone rang; seconds = ring time, result = answered/no_answer/busy/...
+    CONNECTED = "connected"  # an agent answered; seconds = the wait in this queue
+    HOLD = "hold"  # the agent put the caller on hold; seconds = how long
+    TRANSFERRED = "transferred"  # the agent transferred the call; detail = kind and target
+    ENDED = "ended"  # the conversation with the agent ended; seconds = talk time
+    ABANDONED = "abandoned"  # the caller hung up while waiting; seconds = the wait
+    OVERFLOWED = "overflowed"  # left by the queue's overflow rule; result = why, detail = where to
+    CALLBACK_REQUESTED = "callback_requested"  # the caller asked to be called back; seconds = the wait so far
+    CALLBACK_DIALLED = "callback_dialled"  # an agent took the callback; result = answered/no_answer/...
+
+
+@dataclass(frozen=True)
+class CallStep:
+    """One step of a call in the queues: the history behind service level, ASA, AHT and per-offer figures.
+
+    Steps hang off the call's (node, linkedid), which a transfer keeps, so a call's steps stay together.
+    """
+
+    node: str
+    linkedid: str
+    at: datetime
+    kind: StepKind
+    queue: str = ""
+    agent: str = ""
+    position: int | None = None
+    seconds: float | None = None
+    result: str = ""
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"], data["step"] = "step", str(self.kind)
+        data["at"] = self.at.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallStep:
+        values = {key: value for key, value in data.items() if key not in ("kind", "step")}
+        return cls(**{**values, "at": datetime.fromisoformat(data["at"]), "kind": StepKind(data["step"])})
+
+
+class CallbackStatus(StrEnum):
+    PENDING = "pending"  # waiting for an agent, in the caller's place in line
+    DIALLING = "dialling"  # an agent took it; the system is calling the caller
+    DONE = "done"  # the caller and the agent talked
+    FAILED = "failed"  # the caller could not be reached (attempts used up)
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A promise to call a caller back: every change of it is written, and the pending ones survive restarts."""
+
+    node: str
+    callback_id: str  # the linkedid of the call that asked for it
+    number: str  # the caller's number, E.164
+    queue: str
+    priority: int
+    waiting_since: datetime  # the place in line: when the caller began to wait
+    status: CallbackStatus
+    attempts: int
+    updated_at: datetime
+    agent: str = ""
+    line: str = ""  # the number the caller had dialled: the callback comes from it
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = "callback"
+        data["status"] = str(self.status)
+        for key in ("waiting_since", "updated_at"):
+            data[key] = getattr(self, key).isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Callback:
+        values = {key: value for key, value in data.items() if key != "kind"}
+        for key in ("waiting_since", "updated_at"):
+            values[key] = datetime.fromisoformat(values[key])
+        values["status"] = CallbackStatus(values["status"])
+        return cls(**values)
+
+
+Record = CallRecord | AgentEvent | CallStep | Callback
 
 
 def record_from_json(data: dict[str, Any]) -> Record:
-    """A spooled record of either kind (lines written before kinds existed are call records)."""
-    if data.get("kind") == "agent":
+    """A spooled record of any kind (lines written before kinds existed are call records)."""
+    kind = data.get("kind")
+    if kind == "agent":
         return AgentEvent.from_json(data)
+    if kind == "step":
+        return CallStep.from_json(data)
+    if kind == "callback":
+        return Callback.from_json(data)
     return CallRecord.from_json({key: value for key, value in data.items() if key != "kind"})

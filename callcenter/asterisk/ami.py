@@ -82,6 +82,7 @@ class AmiClient:
         self.connected = asyncio.Event()
         self.reconnects = 0
         self._ever_connected = False
+        self._login_listeners: list[Callable[[], None]] = []
         self._manager = _BackoffManager(
             self,
             host=host,
@@ -95,6 +96,14 @@ class AmiClient:
             log=logging.getLogger("callcenter.asterisk.panoramisk"),
         )
         self._manager.register_event("*", self._queue_event)
+
+    def on_login(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every successful login, the first and each one after a reconnect.
+
+        Whoever keeps state in Asterisk that a restarted Asterisk has lost (device states) puts it back
+        from here. The listener runs in the client's callback: it must only note the fact and return.
+        """
+        self._login_listeners.append(listener)
 
     def start(self) -> None:
         self._manager.loop = asyncio.get_running_loop()
@@ -132,6 +141,26 @@ class AmiClient:
         message: Message = response
         return message
 
+    async def originate(self, action: dict[str, str], timeout: float) -> Message:
+        """An asynchronous Originate, waited for until its OriginateResponse: the answer, or AmiActionError.
+
+        Asynchronous so the AMI session keeps delivering events while the phone rings (a synchronous
+        Originate holds Asterisk's session thread for the whole ring).
+        """
+        if not self.connected.is_set():
+            raise AmiActionError("AMI is not connected; Originate not sent")
+        async with self._in_flight:
+            try:
+                async with asyncio.timeout(timeout):
+                    responses = await self._manager.send_action({**action, "Action": "Originate", "Async": "true"})
+            except TimeoutError:
+                raise AmiActionError("AMI Originate: no OriginateResponse in time") from None
+        last: Message = responses[-1] if isinstance(responses, list) else responses
+        if last.get("Response") != "Success":
+            reason = last.get("Reason") or last.get("Message") or "failed"
+            raise AmiActionError(f"Originate to {action.get('Channel')} not answered (reason {reason})")
+        return last
+
     def _queue_event(self, manager: Manager, event: Message) -> None:
         self._events.put_nowait(event)
 
@@ -143,6 +172,11 @@ class AmiClient:
             log.info("AMI connected to %s:%d", self._host, self._port)
         self._ever_connected = True
         self.connected.set()
+        for listener in self._login_listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("AMI login listener failed")
 
     def _lost(self) -> None:
         if self.connected.is_set():

@@ -12,7 +12,22 @@ from pathlib import Path
 from callcenter.config import Secrets, Settings
 from callcenter.dialplan.model import Dialplan, ToVoicemail
 
-__all__ = ["render_config", "write_config"]
+__all__ = ["PRESENCE_CONTEXT", "presence_device", "presence_hint", "render_config", "write_config"]
+
+# Agents' ACD state as presence (BLF): the service sets a custom device state per agent, and a hint
+# on *8<extension> in this context (which from-phones includes) lets phones subscribe to it.
+PRESENCE_CONTEXT = "cc-presence"
+_PRESENCE_PREFIX = "*8"
+
+
+def presence_device(agent: str) -> str:
+    """The custom device whose state is the agent's ACD state (set by callcenter.calls.presence)."""
+    return f"Custom:cc-agent-{agent}"
+
+
+def presence_hint(agent: str) -> str:
+    """The extension a phone subscribes to (a BLF key) to watch the agent's ACD state."""
+    return f"{_PRESENCE_PREFIX}{agent}"
 
 
 def _quote(value: str) -> str:
@@ -61,7 +76,18 @@ def render_config(settings: Settings, secrets: Secrets, dialplan: Dialplan) -> d
             "write = system,call,agent,user,config,command,reporting,originate\n"
         ),
         "extensions_globals.conf": f"CC_AGI_URL = agi://{_quote(settings.agi_host)}:{settings.agi_port}\n",
+        "extensions_presence.conf": _presence_hints(dialplan),
     }
+
+
+def _presence_hints(dialplan: Dialplan) -> str:
+    """One hint per agent. The key is a lamp: dialling it only hangs up (agents are called by extension)."""
+    lines = [f"[{PRESENCE_CONTEXT}]"]
+    for agent in dialplan.agents:
+        hint = presence_hint(agent.extension)
+        lines.append(f"exten => {hint},hint,{presence_device(agent.extension)}")
+        lines.append(f"exten => {hint},1,Hangup()")
+    return "\n".join(lines) + "\n"
 
 
 def _mailboxes(dialplan: Dialplan) -> list[str]:

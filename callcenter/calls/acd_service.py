@@ -25,6 +25,7 @@ from callcenter.acd.events import (
     Offer,
     OfferAnswered,
     Overflow,
+    RulesChanged,
     TimerFired,
 )
 
@@ -41,7 +42,7 @@ class AcdService:
     ) -> None:
         self._core = Acd(queues, agents)
         self._clock = clock or asyncio.get_running_loop().time
-        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._events: asyncio.Queue[Event | asyncio.Future[None]] = asyncio.Queue()
         self._inboxes: dict[str, asyncio.Queue[Delivery]] = {}
         self._channels: dict[str, str] = {}  # a waiting caller's channel uniqueid -> its contact
         self._answered: dict[str, str] = {}  # contact -> agent, for answers already posted (from AMI)
@@ -54,6 +55,16 @@ class AcdService:
 
     def post(self, event: Event) -> None:
         self._events.put_nowait(event)
+
+    async def settled(self) -> None:
+        """Return once every event posted so far has been handled (positions and states are current)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._events.put_nowait(done)
+        await done
+
+    def reconfigure(self, queues: list[QueueRules], agents: list[AgentProfile]) -> None:
+        """New rules from a dialplan reload; a bad one is logged by the consumer and changes nothing."""
+        self.post(RulesChanged(self.now(), tuple(queues), tuple(agents)))
 
     def join(self, contact: str, uniqueid: str) -> asyncio.Queue[Delivery]:
         """The inbox of a caller about to wait: offers and overflows for it arrive here."""
@@ -107,6 +118,10 @@ class AcdService:
                         event = await self._events.get()
             except TimeoutError:
                 event = TimerFired(self.now())
+            if isinstance(event, asyncio.Future):
+                if not event.done():
+                    event.set_result(None)
+                continue
             try:
                 commands = self._core.handle(event)
             except Exception:

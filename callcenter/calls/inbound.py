@@ -104,7 +104,7 @@ class InboundCallFlow:
             outcome, reason = end.outcome, end.reason
             if isinstance(end.target, ToQueue) and self._queues is not None:
                 destination = f"queue:{end.target.queue}"
-                visit = QueueVisit(end.target.queue, self._clock())
+                visit = QueueVisit(end.target.queue, self._clock(), caller=caller or "", line=normalized or "")
                 await self._queues.wait(channel, dialplan, linkedid, session.priority, session.language, visit)
                 outcome, reason = visit.outcome, visit.reason
                 if visit.next_step is not None:

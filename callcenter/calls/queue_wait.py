@@ -3,9 +3,15 @@
 The session stays with the caller the whole time. Music on hold runs in the
 background while the session polls its inbox between short waits for a key;
 an offer becomes a Dial of the agent's phone (the caller keeps hearing the
-music while it rings). Dial returns when the conversation is over, so the
-moment of the answer comes from AMI (DialEnd) through the ACD service; when
-AMI is down, the answer is posted late, when Dial returns.
+music while it rings; the phone shows the caller's number with the queue's
+name, and an X-CC-Queue header). Dial returns when the conversation is over,
+so the moment of the answer comes from AMI (DialEnd) through the ACD service;
+when AMI is down, the answer is posted late, when Dial returns. The queue's
+callback key hands the caller's place to a callback and ends the call.
+
+Each step (queued with the position, every offer with its ring time and
+result, connected, ended, abandoned, overflowed, callback) is journalled as a
+CallStep under the call's linkedid.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal, Protocol
 
 from callcenter.acd.events import (
     CancelOffer,
@@ -29,9 +36,9 @@ from callcenter.asterisk.agi import AgiChannel, AgiHangupError
 from callcenter.calls.acd_service import AcdService
 from callcenter.dialplan.model import Dialplan, Hangup, PlayMessage, ToNumber, ToQueue, ToVoicemail
 from callcenter.ivr.prompts import PromptResolver
-from callcenter.records import Outcome
+from callcenter.records import CallStep, Outcome, StepKind
 
-__all__ = ["QueueVisit", "QueueWaiting"]
+__all__ = ["CallbackRequests", "QueueVisit", "QueueWaiting"]
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +60,25 @@ class QueueVisit:
     connected_at: datetime | None = None
     next_step: tuple[str, str, str] | None = None  # where extensions.conf takes the call after an overflow
     destination: str = ""
+    caller: str = ""  # the caller's number (E.164) when known: needed for a callback
+    line: str = ""  # the number the caller dialled (E.164): a callback comes from it
+    ringing: tuple[Offer, datetime] | None = None  # the offer ringing now, and since when
+    queue_name: str = ""  # the queue's display name, shown on the agent's phone
+
+
+class CallbackRequests(Protocol):
+    """Where a waiting caller's callback request goes (callcenter.calls.callbacks.CallbackDesk)."""
+
+    def request(self, contact: str, visit: QueueVisit, priority: int, since: float) -> None: ...
 
 
 class _Announcer:
     """When to tell a waiting caller their position: every N seconds, and only when it moved up."""
 
-    def __init__(self, every: int | None, hold_time: bool) -> None:
+    def __init__(self, every: int | None, hold_time: bool, callback_key: str | None = None) -> None:
         self.every = every
         self.hold_time = hold_time
+        self.callback_key = callback_key
         self._next: float | None = None
         self._last_position: int | None = None
 
@@ -81,10 +99,27 @@ class _Announcer:
 
 
 class QueueWaiting:
-    def __init__(self, acd: AcdService, prompts: PromptResolver, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        acd: AcdService,
+        prompts: PromptResolver,
+        clock: Callable[[], datetime],
+        journal: Callable[[CallStep], None] = lambda step: None,
+        node: str = "",
+        callbacks: CallbackRequests | None = None,
+    ) -> None:
         self._acd = acd
         self._prompts = prompts
         self._clock = clock
+        self._journal = journal
+        self._node = node
+        self._callbacks = callbacks
+
+    def _step(self, contact: str, kind: StepKind, visit: QueueVisit, at: datetime | None = None, **values: Any) -> None:
+        self._journal(CallStep(self._node, contact, at or self._clock(), kind, visit.queue, **values))
+
+    def _waited(self, visit: QueueVisit) -> float:
+        return (self._clock() - visit.queued_at).total_seconds()
 
     async def wait(
         self, channel: AgiChannel, dialplan: Dialplan, contact: str, priority: int, language: str, visit: QueueVisit
@@ -93,22 +128,29 @@ class QueueWaiting:
             queue = dialplan.queues.get(visit.queue)
             every = queue.announce_every if queue is not None else None
             hold_time = queue.announce_hold_time if queue is not None else False
-            overflow = await self._wait_in(channel, contact, priority, visit, _Announcer(every, hold_time))
-            if overflow is None:
+            callback_key = queue.callback_key if queue is not None and self._callbacks and visit.caller else None
+            announcer = _Announcer(every, hold_time, callback_key)
+            visit.queue_name = queue.name if queue is not None else visit.queue
+            left = await self._wait_in(channel, contact, priority, language, visit, announcer)
+            if not isinstance(left, Overflow):
                 return
             action = dialplan.queues[visit.queue].overflow if visit.queue in dialplan.queues else None
-            visit.reason = f"overflow_{overflow.reason}"
-            log.info("caller %s overflows from %s (%s)", contact, visit.queue, overflow.reason)
+            visit.reason = f"overflow_{left.reason}"
+            log.info("caller %s overflows from %s (%s)", contact, visit.queue, left.reason)
+            where = _describe(action)
+            self._step(
+                contact, StepKind.OVERFLOWED, visit, seconds=self._waited(visit), result=left.reason, detail=where
+            )
             if isinstance(action, ToQueue):
                 visit.queue = action.queue
                 visit.queued_at = self._clock()
                 continue
             if isinstance(action, ToVoicemail | ToNumber):
                 await self._play(channel, action.prompts, language)
-                where = action.mailbox if isinstance(action, ToVoicemail) else action.number
+                target = action.mailbox if isinstance(action, ToVoicemail) else action.number
                 context = "cc-voicemail" if isinstance(action, ToVoicemail) else "cc-transfer"
-                visit.next_step = (context, where, "1")
-                visit.destination = f"{action.action}:{where}"
+                visit.next_step = (context, target, "1")
+                visit.destination = where
                 visit.outcome = Outcome.VOICEMAIL if isinstance(action, ToVoicemail) else Outcome.TRANSFERRED
                 return
             prompts = action.prompts if isinstance(action, PlayMessage | Hangup) else ("all-circuits-busy-now",)
@@ -119,34 +161,39 @@ class QueueWaiting:
         visit.reason = "overflow_loop"
 
     async def _wait_in(
-        self, channel: AgiChannel, contact: str, priority: int, visit: QueueVisit, announcer: _Announcer
-    ) -> Overflow | None:
-        """Wait in ``visit.queue`` until connected (None) or overflowed (the Overflow)."""
+        self, channel: AgiChannel, contact: str, priority: int, language: str, visit: QueueVisit, announcer: _Announcer
+    ) -> Overflow | Literal["connected", "callback"]:
+        """Wait in ``visit.queue`` until connected, overflowed (the Overflow) or left for a callback."""
         uniqueid = channel.header("uniqueid")
         inbox = self._acd.join(contact, uniqueid)
-        offer: Offer | None = None
+        entered = self._acd.now()
         try:
-            self._acd.post(ContactArrived(self._acd.now(), contact, visit.queue, priority))
+            self._acd.post(ContactArrived(entered, contact, visit.queue, priority))
             log.info("caller %s waits in %s (priority %d)", contact, visit.queue, priority)
+            await self._acd.settled()  # placed in line: the position is known
+            self._step(
+                contact, StepKind.QUEUED, visit, at=visit.queued_at, position=max(1, self._acd.position(contact))
+            )
             await channel.exec("StartMusicOnHold", "default")
             while True:
                 try:
                     delivery = inbox.get_nowait()
                 except asyncio.QueueEmpty:
                     if announcer.due(self._acd.now()):
-                        await self._announce(channel, contact, visit.queue, announcer)
-                    else:
-                        await channel.wait_for_key(_POLL)  # a key will ask for a callback, later
+                        await self._announce(channel, contact, visit.queue, language, announcer)
+                        continue
+                    key = await channel.wait_for_key(_POLL)
+                    if key is not None and key == announcer.callback_key and self._callbacks is not None:
+                        await self._leave_for_callback(channel, contact, priority, entered, language, visit)
+                        return "callback"
                     continue
                 if isinstance(delivery, CancelOffer):
                     continue
                 if isinstance(delivery, Overflow):
                     await channel.exec("StopMusicOnHold")
                     return delivery
-                offer = delivery
-                if await self._offer(channel, contact, offer, visit):
-                    return None
-                offer = None
+                if await self._offer(channel, contact, delivery, visit):
+                    return "connected"
                 await channel.exec("StartMusicOnHold", "default")
         except AgiHangupError:
             agent = self._acd.answered_by(contact)
@@ -154,23 +201,46 @@ class QueueWaiting:
                 self._acd.post(ContactEnded(self._acd.now(), contact, agent))
                 visit.outcome, visit.agent = Outcome.ANSWERED, agent
                 visit.connected_at = self._acd.answered_at(contact)
+                self._offer_steps(contact, visit, agent)
+                self._talk_ended(contact, visit)
             else:
                 self._acd.post(ContactAbandoned(self._acd.now(), contact))
                 visit.outcome, visit.reason = Outcome.ABANDONED, "in_queue"
+                self._offer_steps(contact, visit, None, "caller_hung_up")
+                self._step(contact, StepKind.ABANDONED, visit, seconds=self._waited(visit), result="in_queue")
             raise
         finally:
             self._acd.leave(contact, uniqueid)
+
+    async def _leave_for_callback(
+        self, channel: AgiChannel, contact: str, priority: int, entered: float, language: str, visit: QueueVisit
+    ) -> None:
+        """The caller's place goes to a callback; the call ends with a confirmation."""
+        assert self._callbacks is not None
+        self._acd.post(ContactAbandoned(self._acd.now(), contact))
+        self._callbacks.request(contact, visit, priority, entered)
+        self._step(contact, StepKind.CALLBACK_REQUESTED, visit, seconds=self._waited(visit), detail=visit.caller)
+        visit.outcome, visit.reason = Outcome.CALLBACK, "callback_requested"
+        log.info("caller %s in %s asked for a callback to %s", contact, visit.queue, visit.caller)
+        await channel.exec("StopMusicOnHold")
+        await self._play(channel, ("cc/callback-confirm",), language)
 
     async def _offer(self, channel: AgiChannel, contact: str, offer: Offer, visit: QueueVisit) -> bool:
         """Ring the offered agents with the caller; True when one answered (and the conversation is over)."""
         await channel.exec("StopMusicOnHold")
         targets = "&".join(f"PJSIP/{agent}" for agent in offer.agents)
         log.info("offering %s from %s to %s", contact, offer.queue, ", ".join(offer.agents))
-        await channel.exec("Dial", f"{targets},{int(offer.timeout)},m", timeout=_DIAL_MAX)
+        visit.ringing = (offer, self._clock())
+        # The agent's phone shows the queue's name with the caller's number (pre-dial handler in extensions.conf).
+        await channel.set_variable("__CC_QUEUE", offer.queue)
+        await channel.set_variable("__CC_QUEUE_NAME", visit.queue_name or offer.queue)
+        await channel.exec("Dial", f"{targets},{int(offer.timeout)},mb(cc-offer^s^1)", timeout=_DIAL_MAX)
         status = await channel.get_variable("DIALSTATUS")
         if status != "ANSWER":
+            reason = _DIAL_FAILURES.get(status, "no_answer")
             for agent in offer.agents:
-                self._acd.post(OfferFailed(self._acd.now(), contact, agent, _DIAL_FAILURES.get(status, "no_answer")))
+                self._acd.post(OfferFailed(self._acd.now(), contact, agent, reason))
+            self._offer_steps(contact, visit, None, reason)
             return False
         agent = self._acd.answered_by(contact) or (await channel.get_variable("DIALEDPEERNUMBER")).split("/")[-1]
         self._acd.record_answer(contact, agent)
@@ -178,9 +248,34 @@ class QueueWaiting:
         visit.connected_at = self._acd.answered_at(contact) or self._clock()
         visit.outcome = Outcome.ANSWERED
         self._acd.post(ContactEnded(self._acd.now(), contact, agent))
+        self._offer_steps(contact, visit, agent)
+        self._talk_ended(contact, visit)
         return True
 
-    async def _announce(self, channel: AgiChannel, contact: str, queue: str, announcer: _Announcer) -> None:
+    def _offer_steps(self, contact: str, visit: QueueVisit, answered_by: str | None, result: str = "") -> None:
+        """One step per agent rung for the offer that just ended: ring time and result."""
+        if visit.ringing is None:
+            return
+        offer, rang_from = visit.ringing
+        visit.ringing = None
+        answered_at = visit.connected_at if answered_by is not None else None
+        for agent in offer.agents:
+            if agent == answered_by and answered_at is not None:
+                rang, outcome = (answered_at - rang_from).total_seconds(), "answered"
+            else:
+                rang, outcome = (self._clock() - rang_from).total_seconds(), "cancelled" if answered_by else result
+            self._step(contact, StepKind.OFFERED, visit, at=rang_from, agent=agent, seconds=rang, result=outcome)
+        if answered_by is not None and answered_at is not None:
+            waited = (answered_at - visit.queued_at).total_seconds()
+            self._step(contact, StepKind.CONNECTED, visit, at=answered_at, agent=answered_by, seconds=waited)
+
+    def _talk_ended(self, contact: str, visit: QueueVisit) -> None:
+        talk = (self._clock() - visit.connected_at).total_seconds() if visit.connected_at else None
+        self._step(contact, StepKind.ENDED, visit, agent=visit.agent, seconds=talk)
+
+    async def _announce(
+        self, channel: AgiChannel, contact: str, queue: str, language: str, announcer: _Announcer
+    ) -> None:
         """Position and estimated wait, only when there is news: never again "you are next" to the same caller."""
         position = self._acd.position(contact)
         announcer.scheduled(self._acd.now())
@@ -198,8 +293,21 @@ class QueueWaiting:
             await channel.stream_file("queue-holdtime")
             await channel.say_number(minutes)
             await channel.stream_file("queue-minutes" if minutes > 1 else "queue-minute")
+        if announcer.callback_key is not None:
+            await self._play(channel, ("cc/callback-offer",), language)
         await channel.exec("StartMusicOnHold", "default")
 
     async def _play(self, channel: AgiChannel, prompts: tuple[str, ...], language: str) -> None:
         for prompt in prompts:
             await channel.stream_file(self._prompts.path(language, prompt))
+
+
+def _describe(action: object) -> str:
+    """Where an overflow sends the caller, as the records say it."""
+    if isinstance(action, ToQueue):
+        return f"queue:{action.queue}"
+    if isinstance(action, ToVoicemail):
+        return f"voicemail:{action.mailbox}"
+    if isinstance(action, ToNumber):
+        return f"number:{action.number}"
+    return "message"

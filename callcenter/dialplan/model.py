@@ -234,6 +234,10 @@ class Queue(_Strict):
     relax_after: int | None = Field(
         default=None, ge=1, description="Seconds of waiting after which any member may take the call, skills or not"
     )
+    callback_key: Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"] | None = Field(
+        default=None,
+        description="A key a waiting caller presses to hang up and be called back, keeping their place in line",
+    )
 
 
 class Agent(_Strict):

@@ -6,7 +6,9 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -16,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-__all__ = ["agent_events", "calls", "metadata"]
+__all__ = ["agent_events", "call_steps", "callbacks", "calls", "metadata"]
 
 metadata = MetaData()
 
@@ -65,4 +67,45 @@ agent_events = Table(
     # A replayed spool writes the same event again: the key makes it one row.
     UniqueConstraint("node", "agent", "at", "state", name="agent_events_node_agent_at_state_key"),
     Index("agent_events_agent_at_idx", "agent", "at"),
+)
+
+call_steps = Table(
+    "call_steps",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("node", String(64), nullable=False),
+    Column("linkedid", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("step", String(24), nullable=False),
+    Column("queue", String(40), nullable=False, server_default=""),
+    Column("agent", String(16), nullable=False, server_default=""),
+    Column("position", Integer),
+    Column("seconds", Float),
+    Column("result", Text, nullable=False, server_default=""),
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("written_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("node", "linkedid", "at", "step", "agent", name="call_steps_identity_key"),
+    Index("call_steps_node_linkedid_idx", "node", "linkedid"),
+    Index("call_steps_queue_at_idx", "queue", "at"),
+    Index("call_steps_agent_at_idx", "agent", "at"),
+)
+
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("node", String(64), nullable=False),
+    Column("callback_id", String(64), nullable=False),
+    Column("number", String(32), nullable=False),
+    Column("queue", String(40), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("waiting_since", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("agent", String(16), nullable=False, server_default=""),
+    Column("line", String(32), nullable=False, server_default=""),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("written_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("node", "callback_id", name="callbacks_node_callback_id_key"),
+    Index("callbacks_status_idx", "node", "status"),
 )

@@ -23,8 +23,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callcenter.records import AgentEvent, CallRecord, Record, record_from_json
-from callcenter.store.tables import agent_events, calls
+from callcenter.records import AgentEvent, Callback, CallRecord, CallStep, Record, record_from_json
+from callcenter.store.tables import agent_events, call_steps, callbacks, calls
 
 __all__ = ["RecordWriter", "record_row"]
 
@@ -80,6 +80,10 @@ class RecordWriter:
         """Records not yet in PostgreSQL."""
         return len(self._pending)
 
+    def spooled(self) -> list[Record]:
+        """Records not yet in PostgreSQL, oldest first (callbacks pending at a restart are among them)."""
+        return list(self._pending)
+
     def recover(self) -> int:
         """Load the segments an earlier run left behind; return how many records they hold."""
         self._spool_dir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +112,7 @@ class RecordWriter:
             name = f"segment-{time.time_ns():020d}-{self._sequence:06d}.jsonl"
             self._segment_path = self._spool_dir / name
             self._segment = self._segment_path.open("a", encoding="utf-8")
-        line = record.to_json() if isinstance(record, AgentEvent) else {"kind": "call", **record.to_json()}
+        line = {"kind": "call", **record.to_json()} if isinstance(record, CallRecord) else record.to_json()
         self._segment.write(json.dumps(line, ensure_ascii=False) + "\n")
         self._segment.flush()
         self._pending.append(record)
@@ -203,13 +207,34 @@ class RecordWriter:
                     self._reject(record, error)
 
     async def _upsert(self, batch: Sequence[Record]) -> None:
-        call_rows = [record_row(record) for record in batch if isinstance(record, CallRecord)]
+        # One row per call: an upsert may not touch a row twice, and the later record of a call knows more.
+        latest_calls = {(r.node, r.linkedid): r for r in batch if isinstance(r, CallRecord)}
+        call_rows = [record_row(record) for record in latest_calls.values()]
         agent_rows = [
             {"node": r.node, "agent": r.agent, "state": r.state, "reason": r.reason, "at": r.at}
             for r in batch
             if isinstance(r, AgentEvent)
         ]
+        step_rows = [_step_row(r) for r in batch if isinstance(r, CallStep)]
+        callback_rows = _latest_callbacks(batch)
         async with self._engine.begin() as connection:
+            if step_rows:
+                await connection.execute(
+                    insert(call_steps).values(step_rows).on_conflict_do_nothing(constraint="call_steps_identity_key")
+                )
+            if callback_rows:
+                statement = insert(callbacks).values(callback_rows)
+                changed = {
+                    name: statement.excluded[name] for name in callback_rows[0] if name not in ("node", "callback_id")
+                }
+                # A replayed older state never overwrites a newer one.
+                await connection.execute(
+                    statement.on_conflict_do_update(
+                        constraint="callbacks_node_callback_id_key",
+                        set_=changed,
+                        where=callbacks.c.updated_at <= statement.excluded.updated_at,
+                    )
+                )
             if call_rows:
                 statement = insert(calls).values(call_rows)
                 statement = statement.on_conflict_do_update(
@@ -231,7 +256,52 @@ class RecordWriter:
         log.error(
             "record %s/%s rejected by PostgreSQL, kept in %s: %s",
             record.node,
-            record.linkedid if isinstance(record, CallRecord) else record.agent,
+            record.agent if isinstance(record, AgentEvent) else _identity(record),
             path,
             str(error).splitlines()[0],
         )
+
+
+def _identity(record: CallRecord | CallStep | Callback) -> str:
+    return record.callback_id if isinstance(record, Callback) else record.linkedid
+
+
+def _step_row(step: CallStep) -> dict[str, Any]:
+    return {
+        "node": step.node,
+        "linkedid": step.linkedid,
+        "at": step.at,
+        "step": str(step.kind),
+        "queue": step.queue,
+        "agent": step.agent,
+        "position": step.position,
+        "seconds": step.seconds,
+        "result": step.result,
+        "detail": step.detail,
+    }
+
+
+def _latest_callbacks(batch: Sequence[Record]) -> list[dict[str, Any]]:
+    """One row per callback (an upsert may not touch a row twice), its latest state."""
+    latest: dict[tuple[str, str], Callback] = {}
+    for record in batch:
+        if isinstance(record, Callback):
+            key = (record.node, record.callback_id)
+            if key not in latest or latest[key].updated_at <= record.updated_at:
+                latest[key] = record
+    return [
+        {
+            "node": c.node,
+            "callback_id": c.callback_id,
+            "number": c.number,
+            "queue": c.queue,
+            "priority": c.priority,
+            "waiting_since": c.waiting_since,
+            "status": str(c.status),
+            "attempts": c.attempts,
+            "agent": c.agent,
+            "line": c.line,
+            "updated_at": c.updated_at,
+        }
+        for c in latest.values()
+    ]

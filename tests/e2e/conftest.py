@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from callcenter.config import Settings
 from callcenter.stack import Stack
@@ -38,6 +39,7 @@ TEST_ENV = {
     "CALLCENTER_SIP_PORT": str(15060 + 100 * SLOT),
     "CALLCENTER_AMI_PORT": str(15038 + 100 * SLOT),
     "CALLCENTER_AGI_PORT": str(14573 + 100 * SLOT),
+    "CALLCENTER_HTTP_PORT": str(18080 + 100 * SLOT),
     "CALLCENTER_PG_PORT": str(15433 + 100 * SLOT),
     "CALLCENTER_LOG_LEVEL": "DEBUG",
 }
@@ -54,14 +56,35 @@ hours:
 """
 
 
+# Short ACD timers, so routing tests (test_acd_routing.py) wait seconds, not minutes, on the sales queue
+# and agent 1002, which no other test logs in. The ACD takes queues and agents at start: they are set here.
+SALES_QUEUE_TIMERS = {"ring_timeout": 6, "max_wait": 15, "wrap_up": 3}
+NO_ANSWER_LIMIT_1002 = 1
+
+
+def _short_routing_timers(directory: Path) -> None:
+    queues = directory / "queues.yaml"
+    text = queues.read_text()
+    sales = re.search(r"^  sales:\n(?:    .*\n)+", text, re.MULTILINE)
+    assert sales is not None, f"no sales queue in {queues}"
+    block = re.sub(r"^    (?:ring_timeout|max_wait|wrap_up):.*\n", "", sales.group(), flags=re.MULTILINE)
+    block += "".join(f"    {key}: {value}\n" for key, value in SALES_QUEUE_TIMERS.items())
+    queues.write_text(text[: sales.start()] + block + text[sales.end() :])
+    agents = directory / "agents.yaml"
+    anchor = '  - extension: "1002"\n'
+    assert anchor in agents.read_text(), f"no agent 1002 in {agents}"
+    agents.write_text(agents.read_text().replace(anchor, f"{anchor}    no_answer_limit: {NO_ANSWER_LIMIT_1002}\n"))
+
+
 def prepare_dialplans(directory: Path) -> Path:
-    """A copy of dialplans/ in ``directory`` with schedules that are always open."""
+    """A copy of dialplans/ in ``directory`` with schedules that are always open (and short routing timers)."""
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.glob("*.yaml"):
         old.unlink()
     for source in (REPO / "dialplans").glob("*.yaml"):
         shutil.copy(source, directory / source.name)
     (directory / "hours.yaml").write_text(ALWAYS_OPEN_HOURS)
+    _short_routing_timers(directory)
     return directory
 
 
@@ -176,8 +199,21 @@ def stack(settings: Settings) -> Iterator[Stack]:
         stack.stop()
 
 
+def _forget_open_callbacks(stack: Stack) -> None:
+    """Callbacks an earlier (failed) run left open would ring the test agents' phones: close them."""
+    engine = create_engine(stack.settings.database_dsn(stack.secrets))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE callbacks SET status = 'failed' WHERE status IN ('pending', 'dialling')"))
+    finally:
+        engine.dispose()
+    for segment in (stack.settings.spool_dir).glob("segment-*.jsonl"):
+        segment.unlink()
+
+
 @pytest.fixture(scope="session")
 def service(stack: Stack) -> Iterator[ServiceProcess]:
+    _forget_open_callbacks(stack)
     process = ServiceProcess([*CALLCENTER, "serve"], service_env())
     process.start()
     process.wait_for(r"AMI connected", timeout=30)

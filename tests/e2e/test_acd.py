@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -59,8 +60,8 @@ class DeskPhone:
         result = self._run("phone_feature_code.xml", code, port=_free_port())
         assert result.ok, result.output
 
-    def answer_one_call(self) -> SippResult:
-        return self._run("phone_answer.xml", "answer", timeout_s=60)
+    def answer_one_call(self, scenario: str = "phone_answer.xml") -> SippResult:
+        return self._run(scenario, "answer", timeout_s=60)
 
 
 @pytest.fixture
@@ -89,6 +90,19 @@ def test_a_queued_caller_is_offered_to_the_logged_in_agent_who_answers(
     record = wait_for_record(caller)
     assert (record["outcome"], record["queue"], record["agent"]) == ("answered", "support", "1001")
     assert record["queued_at"] <= record["connected_at"] <= record["ended_at"]
+    # The phone showed the queue's name with the caller's number, and the queue in a header.
+    invite = answered.messages[answered.messages.index("INVITE sip:") :]
+    assert re.search(rf'From: "Support" <sip:\+?{caller}@', invite), invite[:800]
+    assert "X-CC-Queue: support" in invite
+    # Each step is recorded: queued first in line, offered to 1001 who answered after about a second of
+    # ringing, connected, and the talk (the phone hangs up after three seconds).
+    steps = {step["step"]: step for step in record["steps"]}
+    assert [step["step"] for step in record["steps"]] == ["queued", "offered", "connected", "ended"]
+    assert (steps["queued"]["queue"], steps["queued"]["position"]) == ("support", 1)
+    assert (steps["offered"]["agent"], steps["offered"]["result"]) == ("1001", "answered")
+    assert 0.5 <= steps["offered"]["seconds"] <= 4
+    assert steps["connected"]["agent"] == "1001"
+    assert 2 <= steps["ended"]["seconds"] <= 6
 
 
 def test_waiting_callers_hear_their_position_an_abandon_is_recorded_and_unpausing_takes_the_next(

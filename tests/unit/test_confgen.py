@@ -31,6 +31,7 @@ SECRETS = Secrets(
     ami_secret="ami-s3cret",
     db_password="db-pw",
     phone_passwords={"1001": "gen-1001", "1002": "gen-1002", "1901": "gen-1901"},
+    api_token="api-t0ken",
 )
 MESSAGE = {"action": "message", "prompts": ["bye"]}
 
@@ -86,6 +87,7 @@ def test_every_generated_file_is_rendered() -> None:
         "manager_general.conf",
         "manager_users.conf",
         "extensions_globals.conf",
+        "extensions_presence.conf",
     }
 
 
@@ -275,13 +277,13 @@ def test_agent_name_that_cannot_go_into_a_caller_id_is_refused_by_the_model(bad:
 
 @pytest.mark.parametrize("bad", ["sec;ret", "sec\nret"])
 def test_ami_secret_with_newline_or_semicolon_is_refused(bad: str) -> None:
-    secrets = Secrets(ami_secret=bad, db_password="x", phone_passwords=SECRETS.phone_passwords)
+    secrets = Secrets(ami_secret=bad, db_password="x", phone_passwords=SECRETS.phone_passwords, api_token="t")
     with pytest.raises(ValueError):
         render_config(SETTINGS, secrets, TWO_AGENTS)
 
 
 def test_generated_phone_password_with_semicolon_is_refused() -> None:
-    secrets = Secrets(ami_secret="a", db_password="b", phone_passwords={"1001": "p;w", "1002": "x"})
+    secrets = Secrets(ami_secret="a", db_password="b", phone_passwords={"1001": "p;w", "1002": "x"}, api_token="t")
     with pytest.raises(ValueError):
         render_config(SETTINGS, secrets, TWO_AGENTS)
 
@@ -302,7 +304,7 @@ def test_every_setting_with_config_syntax_in_it_is_refused(field: str, bad: str)
 
 @pytest.mark.parametrize("bad", ["x[y", "x]y", "x\0y"])
 def test_secret_with_brackets_or_nul_is_refused(bad: str) -> None:
-    secrets = Secrets(ami_secret=bad, db_password="x", phone_passwords=SECRETS.phone_passwords)
+    secrets = Secrets(ami_secret=bad, db_password="x", phone_passwords=SECRETS.phone_passwords, api_token="t")
     with pytest.raises(ValueError, match="cannot go into an Asterisk config file"):
         render_config(SETTINGS, secrets, TWO_AGENTS)
 

@@ -36,6 +36,7 @@ def test_empty_environment_gives_the_defaults() -> None:
     assert settings.ami_port == 5038
     assert settings.agi_port == 4573
     assert settings.sip_host == "127.0.0.1"
+    assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8080)
     assert settings.database_url == ""
 
 
@@ -51,6 +52,11 @@ def test_int_settings_are_parsed() -> None:
     assert settings.ami_port == 6038
     assert settings.pg_port == 5544
     assert isinstance(settings.sip_port, int)
+
+
+def test_the_http_api_address_comes_from_the_environment() -> None:
+    settings = Settings.from_env({"CALLCENTER_HTTP_HOST": "0.0.0.0", "CALLCENTER_HTTP_PORT": "9090"})
+    assert (settings.http_host, settings.http_port) == ("0.0.0.0", 9090)
 
 
 def test_string_settings_are_taken_as_given() -> None:
@@ -131,13 +137,13 @@ def test_home_does_not_move_the_asterisk_root(tmp_path: Path) -> None:
 
 
 def test_database_dsn_uses_the_private_cluster_by_default() -> None:
-    secrets = Secrets(ami_secret="a", db_password="pw", phone_passwords={})
+    secrets = Secrets(ami_secret="a", db_password="pw", phone_passwords={}, api_token="t")
     dsn = Settings.from_env({"CALLCENTER_PG_PORT": "6543"}).database_dsn(secrets)
     assert dsn == "postgresql+psycopg://callcenter:pw@127.0.0.1:6543/callcenter"
 
 
 def test_database_url_wins_over_the_private_cluster() -> None:
-    secrets = Secrets(ami_secret="a", db_password="pw", phone_passwords={})
+    secrets = Secrets(ami_secret="a", db_password="pw", phone_passwords={}, api_token="t")
     url = "postgresql+psycopg://u:p@db.example/cc"
     assert Settings.from_env({"CALLCENTER_DATABASE_URL": url}).database_dsn(secrets) == url
 
@@ -153,19 +159,20 @@ def test_secrets_are_generated_into_a_private_file(tmp_path: Path) -> None:
     saved = json.loads(path.read_text())
     assert saved["ami_secret"] == secrets.ami_secret
     assert saved["db_password"] == secrets.db_password
+    assert saved["api_token"] == secrets.api_token
     assert saved["phone_passwords"] == {"1001": secrets.phone_passwords["1001"]}
 
 
 def test_generated_secrets_are_long_and_distinct(tmp_path: Path) -> None:
     secrets = Secrets.load(tmp_path, ["1001", "1002"])
-    values = [secrets.ami_secret, secrets.db_password, *secrets.phone_passwords.values()]
+    values = [secrets.ami_secret, secrets.db_password, secrets.api_token, *secrets.phone_passwords.values()]
     assert len(set(values)) == len(values)
     assert all(len(value) >= 16 for value in values)
 
 
 def test_generated_secrets_can_go_into_config_files(tmp_path: Path) -> None:
     secrets = Secrets.load(tmp_path, ["1001"])
-    for value in (secrets.ami_secret, secrets.db_password, secrets.phone_passwords["1001"]):
+    for value in (secrets.ami_secret, secrets.db_password, secrets.api_token, secrets.phone_passwords["1001"]):
         assert not any(char in value for char in ";\r\n\"' #")
 
 
@@ -202,6 +209,7 @@ def test_new_extension_gets_a_password_and_old_ones_keep_theirs(tmp_path: Path) 
     assert second.phone_passwords["1002"] != first.phone_passwords["1001"]
     assert second.ami_secret == first.ami_secret
     assert second.db_password == first.db_password
+    assert second.api_token == first.api_token
     saved = json.loads((tmp_path / "secrets.json").read_text())
     assert saved["phone_passwords"] == second.phone_passwords
     assert mode_of(tmp_path / "secrets.json") == 0o600
@@ -222,13 +230,23 @@ def test_hand_written_values_are_kept_and_missing_ones_filled_in(tmp_path: Path)
     assert secrets.phone_passwords["1002"]
 
 
+def test_a_secrets_file_from_before_the_http_api_gets_a_token_and_keeps_the_rest(tmp_path: Path) -> None:
+    old = {"ami_secret": "ami", "db_password": "db", "phone_passwords": {"1001": "pw1"}}
+    (tmp_path / "secrets.json").write_text(json.dumps(old))
+    secrets = Secrets.load(tmp_path, ["1001"])
+    assert len(secrets.api_token) >= 16
+    assert (secrets.ami_secret, secrets.db_password, secrets.phone_passwords) == ("ami", "db", {"1001": "pw1"})
+    assert json.loads((tmp_path / "secrets.json").read_text()) == {**old, "api_token": secrets.api_token}
+
+
 def test_empty_values_are_regenerated(tmp_path: Path) -> None:
     (tmp_path / "secrets.json").write_text(
-        json.dumps({"ami_secret": "", "db_password": "", "phone_passwords": {"1001": ""}})
+        json.dumps({"ami_secret": "", "db_password": "", "api_token": "", "phone_passwords": {"1001": ""}})
     )
     secrets = Secrets.load(tmp_path, ["1001"])
     assert secrets.ami_secret
     assert secrets.db_password
+    assert secrets.api_token
     assert secrets.phone_passwords["1001"]
 
 
@@ -275,6 +293,7 @@ def test_secrets_file_of_the_wrong_shape_raises_config_error(tmp_path: Path, tex
         '{"ami_secret": 5, "db_password": "x", "phone_passwords": {}}',
         '{"ami_secret": "x", "db_password": ["x"], "phone_passwords": {}}',
         '{"ami_secret": "x", "db_password": "x", "phone_passwords": {"1001": 7}}',
+        '{"ami_secret": "x", "db_password": "x", "api_token": 1, "phone_passwords": {}}',
     ],
 )
 def test_secrets_file_with_a_secret_that_is_not_a_string_raises_config_error(tmp_path: Path, text: str) -> None:

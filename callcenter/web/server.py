@@ -1,0 +1,68 @@
+"""The aiohttp application of the HTTP API, and the one entry point that starts it inside `callcenter serve`.
+
+    runner = await start_web(settings, acd, dialplan, secrets.api_token)
+    ...
+    await runner.cleanup()
+
+The app holds no resource of its own (the ACD service and the dialplan belong
+to the caller); its state is typed (``web.AppKey``) and there are no
+module-level singletons, so tests build as many apps as they like.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from aiohttp import web
+
+from callcenter.calls.acd_service import AcdService
+from callcenter.config import Settings
+from callcenter.dialplan.model import Dialplan
+from callcenter.errors import ConfigError
+from callcenter.web.agent_api import AgentActions, add_agent_routes
+from callcenter.web.auth import API_TOKEN, require_token
+from callcenter.web.json_io import json_errors
+
+__all__ = ["create_app", "start_web"]
+
+log = logging.getLogger(__name__)
+
+BODY_LIMIT = 16 * 1024  # the API's requests are a few fields; more is refused with a 413
+SHUTDOWN_GRACE = 5.0  # requests in progress (an action waits up to ~2 s for the ACD) finish before the app stops
+
+
+def create_app(
+    acd: AcdService, dialplan: Callable[[], Dialplan], api_token: str, *, settle: float = 2.0
+) -> web.Application:
+    """The API's app: ``settle`` bounds how long an action waits for the ACD to confirm it."""
+    if not api_token:
+        raise ConfigError("the HTTP API needs a non-empty api_token (generated into the run directory's secrets)")
+    # json_errors is outermost: the 401s, 404s, 405s and 413s of everything inside come out as JSON.
+    app = web.Application(middlewares=[json_errors, require_token], client_max_size=BODY_LIMIT)
+    app[API_TOKEN] = api_token
+    add_agent_routes(app, AgentActions(acd, dialplan, settle=settle))
+    return app
+
+
+async def start_web(
+    settings: Settings, acd: AcdService, dialplan: Callable[[], Dialplan], api_token: str
+) -> web.AppRunner:
+    """Serve the HTTP API on ``settings.http_host:http_port``; stop it with ``await runner.cleanup()``.
+
+    ``dialplan`` returns the live dialplan (a ``LiveDialplan`` is such a callable); a reload reaches the
+    ACD before any action asked for after it (``runner.addresses`` gives the bound address, useful with port 0).
+    """
+    runner = web.AppRunner(create_app(acd, dialplan, api_token), shutdown_timeout=SHUTDOWN_GRACE)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise ConfigError(
+            f"HTTP API cannot listen on {settings.http_host}:{settings.http_port} ({error.strerror or error}); "
+            "set CALLCENTER_HTTP_HOST / CALLCENTER_HTTP_PORT"
+        ) from None
+    host, port = runner.addresses[0][:2]
+    log.info("HTTP API listening on http://%s:%d/api/", host, port)
+    return runner
