@@ -26,6 +26,7 @@ from callcenter.calls.callbacks import CallbackDesk
 from callcenter.calls.inbound import InboundCallFlow
 from callcenter.calls.presence import PresencePublisher
 from callcenter.calls.queue_wait import QueueWaiting
+from callcenter.calls.resync import LiveCalls, RequeueFlow
 from callcenter.config import Secrets, Settings
 from callcenter.control import ControlServer
 from callcenter.dialplan.model import Dialplan
@@ -139,6 +140,21 @@ def _restore_agents(acd: AcdService, url: str, node: str, agents: set[str]) -> N
         log.info("agent %s restored as %s", agent, "paused" if state == AgentState.PAUSED else "logged in")
 
 
+async def _resync_live_calls(ami: AmiClient, live_calls: LiveCalls) -> None:
+    """Once AMI is up after the start: conversations between callers and agents that outlived a restart."""
+    while True:
+        await ami.connected.wait()
+        try:
+            statuses = await ami.action_list({"Action": "Status", "Variables": "CC_WAITING"}, timeout=10)
+        except AmiActionError as error:
+            log.warning("live calls not resynced yet: %s", error)
+            await asyncio.sleep(1)
+            continue
+        found = live_calls.found(statuses)
+        log.info("live calls resynced from AMI: %d channel(s), %d conversation(s) going on", len(statuses), found)
+        return
+
+
 def _open_callbacks(url: str, node: str, spooled: list[Record]) -> list[Callback]:
     """Callbacks promised before a restart and not yet kept: PostgreSQL's rows, what is still spooled
     (newer) on top."""
@@ -184,14 +200,21 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     restored = callbacks.restore(await asyncio.to_thread(_open_callbacks, url, settings.node, writer.spooled()))
     if restored:
         log.info("%d callback(s) waiting again", restored)
+    waiting = QueueWaiting(acd, prompts, lambda: datetime.now(UTC), writer.submit, settings.node, callbacks)
+    live_calls = LiveCalls(acd, writer.submit, settings.node)
     flow = InboundCallFlow(
         dialplan=dialplan,
         prompts=prompts,
         submit=writer.submit,
         node=settings.node,
-        queues=QueueWaiting(acd, prompts, lambda: datetime.now(UTC), writer.submit, settings.node, callbacks),
+        queues=waiting,
     )
-    routes: dict[str, AgiHandler] = {"inbound": flow, "agent": AgentCodes(dialplan, acd), "callback": callbacks}
+    routes: dict[str, AgiHandler] = {
+        "inbound": flow,
+        "agent": AgentCodes(dialplan, acd),
+        "callback": callbacks,
+        "requeue": RequeueFlow(dialplan, waiting, acd, writer.submit, settings.node),
+    }
 
     async def route(channel: AgiChannel) -> None:
         handler = routes.get(channel.header("network_script"))
@@ -206,6 +229,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             agent = event.get("DestChannel", "").removeprefix("PJSIP/").rsplit("-", 1)[0]
             acd.answered(event.get("Uniqueid", ""), agent)
             callbacks.answered(event.get("Uniqueid", ""))
+        elif event.get("Event") == "Hangup":
+            live_calls.hung_up(event.get("Uniqueid", ""))
         else:
             _on_ami_event(event)
 
@@ -251,6 +276,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 tasks.create_task(asterisk_sync.run(), name="asterisk-config-sync"),
                 tasks.create_task(acd.run(), name="acd"),
                 tasks.create_task(callbacks.run(), name="callbacks"),
+                tasks.create_task(_resync_live_calls(ami, live_calls), name="live-call-resync"),
                 tasks.create_task(presence.run(), name="agent-presence"),
             ]
             log.info(

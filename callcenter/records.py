@@ -11,6 +11,7 @@ __all__ = [
     "AgentEvent",
     "CallRecord",
     "CallStep",
+    "CallUpdate",
     "Callback",
     "CallbackStatus",
     "IvrStep",
@@ -198,7 +199,48 @@ class Callback:
         return cls(**values)
 
 
-Record = CallRecord | AgentEvent | CallStep | Callback
+@dataclass(frozen=True)
+class CallUpdate:
+    """What a restarted service learns of a call the stopped one recorded: its end, how it went.
+
+    Fields left None keep what the record holds. Applied after the record, in the order written.
+    """
+
+    node: str
+    linkedid: str
+    ended_at: datetime
+    outcome: Outcome | None = None
+    outcome_reason: str | None = None
+    queue: str | None = None
+    agent: str | None = None
+    connected_at: datetime | None = None
+    destination: str | None = None
+
+    def changes(self) -> dict[str, Any]:
+        values = {name: getattr(self, name) for name in _UPDATABLE}
+        values["outcome"] = str(self.outcome) if self.outcome is not None else None
+        return {name: value for name, value in values.items() if value is not None}
+
+    def to_json(self) -> dict[str, Any]:
+        data = {name: value for name, value in asdict(self).items()}
+        data["kind"] = "update"
+        for key in ("ended_at", "connected_at"):
+            data[key] = data[key].isoformat() if data[key] is not None else None
+        data["outcome"] = str(self.outcome) if self.outcome is not None else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallUpdate:
+        values = {key: value for key, value in data.items() if key != "kind"}
+        for key in ("ended_at", "connected_at"):
+            values[key] = datetime.fromisoformat(values[key]) if values.get(key) is not None else None
+        values["outcome"] = Outcome(values["outcome"]) if values.get("outcome") is not None else None
+        return cls(**values)
+
+
+_UPDATABLE = ("ended_at", "outcome", "outcome_reason", "queue", "agent", "connected_at", "destination")
+
+Record = CallRecord | AgentEvent | CallStep | Callback | CallUpdate
 
 
 def record_from_json(data: dict[str, Any]) -> Record:
@@ -210,4 +252,6 @@ def record_from_json(data: dict[str, Any]) -> Record:
         return CallStep.from_json(data)
     if kind == "callback":
         return Callback.from_json(data)
+    if kind == "update":
+        return CallUpdate.from_json(data)
     return CallRecord.from_json({key: value for key, value in data.items() if key != "kind"})

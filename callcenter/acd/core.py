@@ -46,6 +46,7 @@ from callcenter.acd.events import (
     AgentState,
     AgentStateChanged,
     AgentUnpaused,
+    CallResumed,
     CancelOffer,
     Command,
     ContactAbandoned,
@@ -226,6 +227,8 @@ class Acd:
             self._unpaused(event, out)
         elif isinstance(event, RulesChanged):
             self._rules_changed(event, out)
+        elif isinstance(event, CallResumed):
+            self._resumed(event, out)
         else:  # pragma: no cover - the union is exhaustive
             raise AcdError(f"unknown event {event!r}")
         self._route(event.at, [], out)  # rule 5
@@ -414,6 +417,27 @@ class Acd:
         agent.missed = 0
         self._staffing(agent, +1)
         self._become_available(event.at, agent, out)
+
+    def _resumed(self, event: CallResumed, out: list[Command]) -> None:
+        """A conversation that outlived a restart: the agent is on it (if logged in and free), until it ends."""
+        agent = self._agent(event.agent)
+        if event.contact in self._contacts or event.queue not in self._queues:
+            return
+        self._seq += 1
+        contact = _Contact(event.contact, event.queue, 0, event.at, event.at, self._seq, ContactKind.CALL)
+        contact.phase = _Phase.CONNECTED
+        contact.answered_at = event.at
+        contact.offered = {event.agent}
+        self._contacts[event.contact] = contact
+        if agent.state is AgentState.AVAILABLE:
+            agent.busy_contact = event.contact
+            self._set_state(event.at, agent, AgentState.ON_CALL, "", out)
+        elif agent.state is AgentState.PAUSED and agent.busy_contact is None:
+            # Paused (restored so) while talking: the pause goes on after the call, as asked during one.
+            agent.busy_contact = event.contact
+            agent.pending = (AgentState.PAUSED, agent.reason)
+            self._staffing(agent, +1)
+            self._set_state(event.at, agent, AgentState.ON_CALL, "", out)
 
     def _rules_changed(self, event: RulesChanged, out: list[Command]) -> None:
         """New queues and agents from a reload; states and places are kept, every index is rebuilt. O(n)."""

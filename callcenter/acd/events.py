@@ -18,6 +18,7 @@ __all__ = [
     "AgentState",
     "AgentStateChanged",
     "AgentUnpaused",
+    "CallResumed",
     "CancelOffer",
     "Command",
     "ContactAbandoned",
@@ -128,6 +129,16 @@ class ContactEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class CallResumed:
+    """After a restart of the service: Asterisk says this contact is still talking with this agent."""
+
+    at: float
+    contact: str
+    queue: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
 class QueueRules:
     name: str
     strategy: str = "longest_idle"
@@ -178,6 +189,7 @@ Event = (
     | OfferAnswered
     | OfferFailed
     | ContactEnded
+    | CallResumed
     | RulesChanged
     | TimerFired
 )

@@ -141,6 +141,22 @@ class AmiClient:
         message: Message = response
         return message
 
+    async def action_list(self, action: dict[str, str], timeout: float | None = None) -> list[Message]:
+        """An action answered by a list of events (Status, CoreShowChannels...): the events, without the
+        response and the closing ...Complete event."""
+        if not self.connected.is_set():
+            raise AmiActionError(f"AMI is not connected; {action.get('Action')} not sent")
+        async with self._in_flight:
+            try:
+                async with asyncio.timeout(timeout or self._action_timeout):
+                    responses = await self._manager.send_action(dict(action))
+            except TimeoutError:
+                raise AmiActionError(f"AMI {action.get('Action')}: no response in time") from None
+        messages: list[Message] = responses if isinstance(responses, list) else [responses]
+        if messages and messages[0].get("Response") == "Error":
+            raise AmiActionError(f"AMI {action.get('Action')} failed: {messages[0].get('Message')}")
+        return [m for m in messages if "Event" in m and not str(m.get("Event", "")).endswith("Complete")]
+
     async def originate(self, action: dict[str, str], timeout: float) -> Message:
         """An asynchronous Originate, waited for until its OriginateResponse: the answer, or AmiActionError.
 

@@ -8,6 +8,7 @@ fails, the channel goes back to extensions.conf, which plays the fallback.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -121,6 +122,10 @@ class InboundCallFlow:
                 return  # extensions.conf takes the call on from CC_NEXT
             await channel.set_variable("CC_DONE", "1")
             await channel.hangup()
+        except asyncio.CancelledError:
+            if visit is not None:  # the service stops; the next start learns the rest (see calls/resync.py)
+                outcome, reason = visit.outcome, visit.reason
+            raise
         except AgiHangupError:
             if visit is not None:
                 outcome, reason = visit.outcome, visit.reason  # the queue knows how it ended

@@ -64,6 +64,7 @@ class QueueVisit:
     line: str = ""  # the number the caller dialled (E.164): a callback comes from it
     ringing: tuple[Offer, datetime] | None = None  # the offer ringing now, and since when
     queue_name: str = ""  # the queue's display name, shown on the agent's phone
+    since: float | None = None  # on the ACD's clock, when the caller came back after a restart of the service
 
 
 class CallbackRequests(Protocol):
@@ -167,8 +168,12 @@ class QueueWaiting:
         uniqueid = channel.header("uniqueid")
         inbox = self._acd.join(contact, uniqueid)
         entered = self._acd.now()
+        since, visit.since = visit.since, None
         try:
-            self._acd.post(ContactArrived(entered, contact, visit.queue, priority))
+            # Should the service stop, extensions.conf brings the caller back to the queue with this.
+            waiting = f"{visit.queue}|{visit.queued_at.timestamp():.3f}|{priority}"
+            await channel.set_variable("CC_WAITING", waiting)
+            self._acd.post(ContactArrived(entered, contact, visit.queue, priority, since=since))
             log.info("caller %s waits in %s (priority %d)", contact, visit.queue, priority)
             await self._acd.settled()  # placed in line: the position is known
             self._step(
@@ -208,6 +213,16 @@ class QueueWaiting:
                 visit.outcome, visit.reason = Outcome.ABANDONED, "in_queue"
                 self._offer_steps(contact, visit, None, "caller_hung_up")
                 self._step(contact, StepKind.ABANDONED, visit, seconds=self._waited(visit), result="in_queue")
+            raise
+        except asyncio.CancelledError:
+            # The service stops. The caller stays in Asterisk: a conversation goes on (resynced from AMI at
+            # the next start); a waiting caller comes back through extensions.conf at the same place.
+            agent = self._acd.answered_by(contact)
+            if agent is not None:
+                visit.outcome, visit.agent = Outcome.ANSWERED, agent
+                visit.connected_at = self._acd.answered_at(contact)
+                self._offer_steps(contact, visit, agent)
+            visit.reason = "service_stopped"
             raise
         finally:
             self._acd.leave(contact, uniqueid)

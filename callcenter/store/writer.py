@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callcenter.records import AgentEvent, Callback, CallRecord, CallStep, Record, record_from_json
+from callcenter.records import AgentEvent, Callback, CallRecord, CallStep, CallUpdate, Record, record_from_json
 from callcenter.store.tables import agent_events, call_steps, callbacks, calls
 
 __all__ = ["RecordWriter", "record_row"]
@@ -248,6 +248,12 @@ class RecordWriter:
                     .values(agent_rows)
                     .on_conflict_do_nothing(constraint="agent_events_node_agent_at_state_key")
                 )
+            for update in (r for r in batch if isinstance(r, CallUpdate)):  # after the records they amend
+                await connection.execute(
+                    calls.update()
+                    .where(calls.c.node == update.node, calls.c.linkedid == update.linkedid)
+                    .values(**update.changes())
+                )
 
     def _reject(self, record: Record, error: Exception) -> None:
         path = self._spool_dir / "rejected.jsonl"
@@ -262,7 +268,7 @@ class RecordWriter:
         )
 
 
-def _identity(record: CallRecord | CallStep | Callback) -> str:
+def _identity(record: CallRecord | CallStep | Callback | CallUpdate) -> str:
     return record.callback_id if isinstance(record, Callback) else record.linkedid
 
 

@@ -1,4 +1,4 @@
-"""The ACD core across a dialplan reload, and contacts that keep an earlier place in line (callbacks, restarts)."""
+"""The ACD core across a dialplan reload, contacts that keep an earlier place (callbacks, restarts), resumed calls."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from callcenter.acd.events import (
     AgentState,
     AgentStateChanged,
     AgentUnpaused,
+    CallResumed,
     CancelOffer,
     Command,
     ContactAbandoned,
@@ -173,3 +174,36 @@ def test_a_reload_with_a_bad_strategy_changes_nothing() -> None:
     with pytest.raises(AcdError):
         acd.handle(reloaded(2, (QueueRules("support", strategy="whoever"),), AGENTS))
     assert acd.position("c1") == 1 and acd.agent_state("a1") is AgentState.PAUSED
+
+
+# --- a restart while agents talk -------------------------------------------------------------------------
+
+
+def test_a_call_resumed_after_a_restart_keeps_its_agent_busy_until_it_ends() -> None:
+    acd = Acd(QUEUES, AGENTS)
+    acd.handle(AgentLoggedIn(0, "a1"))
+    out = acd.handle(CallResumed(1, "talking", "support", "a1"))
+    assert states(out) == [("a1", AgentState.ON_CALL, "")]
+    assert offers(acd.handle(ContactArrived(2, "new", "support"))) == []  # a1 is busy: no second call
+    acd.handle(ContactEnded(30, "talking", "a1"))
+    assert acd.agent_state("a1") is AgentState.WRAP_UP
+    assert offers(acd.handle(TimerFired(40))) == [("new", ("a1",))]
+
+
+def test_a_paused_agent_found_talking_stays_paused_after_the_call() -> None:
+    acd = Acd(QUEUES, AGENTS)
+    acd.handle(AgentLoggedIn(0, "a1"))
+    acd.handle(AgentPaused(0, "a1", "lunch"))
+    acd.handle(CallResumed(1, "talking", "support", "a1"))
+    assert acd.agent_state("a1") is AgentState.ON_CALL
+    acd.handle(ContactEnded(5, "talking", "a1"))
+    out = acd.handle(TimerFired(20))
+    assert states(out) == [("a1", AgentState.PAUSED, "lunch")]
+    assert acd.handle(ContactArrived(21, "c", "support")) == [] and acd.position("c") == 1
+
+
+def test_a_call_resumed_for_a_logged_out_agent_changes_no_state() -> None:
+    acd = Acd(QUEUES, AGENTS)
+    assert acd.handle(CallResumed(1, "talking", "support", "a1")) == []
+    assert acd.handle(ContactEnded(5, "talking", "a1")) == []
+    assert acd.agent_state("a1") is AgentState.LOGGED_OUT

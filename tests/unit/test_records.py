@@ -9,7 +9,19 @@ from typing import Any
 
 import pytest
 
-from callcenter.records import CallRecord, IvrStep, Outcome
+from callcenter.records import (
+    AgentEvent,
+    Callback,
+    CallbackStatus,
+    CallRecord,
+    CallStep,
+    CallUpdate,
+    IvrStep,
+    Outcome,
+    Record,
+    StepKind,
+    record_from_json,
+)
 
 MOSCOW = timezone(timedelta(hours=3))
 
@@ -156,3 +168,42 @@ def test_digits_keeps_star_and_hash() -> None:
 def test_record_is_immutable() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         record().outcome = Outcome.FAILED  # type: ignore[misc]
+
+
+# --- the other kinds a spool holds ------------------------------------------------------------------------
+
+STEP = CallStep(
+    "pbx-1",
+    "1700000000.1",
+    datetime(2024, 6, 1, 12, 0, 5, tzinfo=UTC),
+    StepKind.OFFERED,
+    "support",
+    agent="1001",
+    seconds=3.5,
+    result="no_answer",
+)
+CALLBACK = Callback(
+    node="pbx-1",
+    callback_id="1700000000.1",
+    number="+79161234567",
+    queue="support",
+    priority=10,
+    waiting_since=datetime(2024, 6, 1, 12, 0, 0, tzinfo=MOSCOW),
+    status=CallbackStatus.DIALLING,
+    attempts=1,
+    updated_at=datetime(2024, 6, 1, 12, 5, 0, tzinfo=UTC),
+    agent="1002",
+    line="+78005553535",
+)
+UPDATE = CallUpdate(
+    "pbx-1", "1700000000.1", ended_at=datetime(2024, 6, 1, 12, 9, tzinfo=UTC), outcome=Outcome.ANSWERED, agent="1001"
+)
+
+
+@pytest.mark.parametrize("kept", [STEP, CALLBACK, UPDATE, AgentEvent("pbx-1", "1001", "paused", "07", STEP.at)])
+def test_every_record_kind_comes_back_equal_from_its_spooled_json_line(kept: Record) -> None:
+    assert record_from_json(json.loads(json.dumps(kept.to_json()))) == kept
+
+
+def test_an_update_changes_only_the_fields_it_names() -> None:
+    assert UPDATE.changes() == {"ended_at": UPDATE.ended_at, "outcome": "answered", "agent": "1001"}
