@@ -108,7 +108,7 @@ class _AsteriskSync:
             write_config(
                 self._settings.asterisk_state_dir / "generated", render_config(self._settings, secrets, dialplan)
             )
-            for module in ("res_pjsip.so", "app_voicemail.so"):
+            for module in ("res_pjsip.so", "app_voicemail.so", "pbx_config.so"):  # phones, mailboxes, BLF hints
                 try:
                     await self._ami.action({"Action": "Reload", "Module": module})
                 except AmiActionError as error:
@@ -242,6 +242,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     def dialplan_changed(new: Dialplan) -> None:
         asterisk_sync.changed(new)
         acd.reconfigure(*acd_rules(new))  # agents keep their state, waiting callers their place
+        presence.agents_changed(agent.extension for agent in new.agents)
 
     dialplan.on_change = dialplan_changed
 

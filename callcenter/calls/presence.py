@@ -91,6 +91,14 @@ class PresencePublisher:
         self._pending[change.agent] = None
         self._wake.set()
 
+    def agents_changed(self, agents: Iterable[str]) -> None:
+        """A reload added agents: their lamps start as logged out (a state never set would show idle)."""
+        for agent in agents:
+            if agent not in self._states:
+                self._states[agent] = AgentState.LOGGED_OUT
+                self._pending[agent] = None
+                self._wake.set()
+
     def _logged_in(self) -> None:
         self._resync = True
         self._wake.set()

@@ -155,6 +155,17 @@ async def test_an_agent_the_publisher_was_not_told_of_is_published_too(asterisk:
         await asterisk.wait_until(lambda: asterisk.device_states.get("Custom:cc-agent-1003") == "INUSE")
 
 
+async def test_an_agent_added_by_a_reload_is_shown_logged_out_and_known_ones_keep_their_state(
+    asterisk: FakeAsterisk,
+) -> None:
+    async with publishing(asterisk, ["1001"]) as publisher:
+        publisher.agent_state_changed(change("1001", AgentState.AVAILABLE))
+        await asterisk.wait_until(lambda: asterisk.device_states.get("Custom:cc-agent-1001") == "NOT_INUSE")
+        publisher.agents_changed(["1001", "1004"])
+        await asterisk.wait_until(lambda: asterisk.device_states.get("Custom:cc-agent-1004") == "UNAVAILABLE")
+        assert asterisk.device_states["Custom:cc-agent-1001"] == "NOT_INUSE"
+
+
 async def test_after_asterisk_restarts_every_agent_is_published_again(asterisk: FakeAsterisk) -> None:
     async with publishing(asterisk, ["1001", "1002"]) as publisher:
         publisher.agent_state_changed(change("1001", AgentState.PAUSED))
