@@ -23,6 +23,7 @@ from callcenter.asterisk.confgen import render_config, write_config
 from callcenter.calls.acd_service import AcdService
 from callcenter.calls.agent_codes import AgentCodes
 from callcenter.calls.callbacks import CallbackDesk
+from callcenter.calls.holds import HoldWatch
 from callcenter.calls.inbound import InboundCallFlow
 from callcenter.calls.presence import PresencePublisher
 from callcenter.calls.queue_wait import QueueWaiting
@@ -202,6 +203,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         log.info("%d callback(s) waiting again", restored)
     waiting = QueueWaiting(acd, prompts, lambda: datetime.now(UTC), writer.submit, settings.node, callbacks)
     live_calls = LiveCalls(acd, writer.submit, settings.node)
+    holds = HoldWatch(writer.submit, settings.node)
     flow = InboundCallFlow(
         dialplan=dialplan,
         prompts=prompts,
@@ -224,6 +226,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await handler(channel)
 
     def on_ami_event(event: Message) -> None:
+        holds.event(event)
         if event.get("Event") == "DialEnd" and event.get("DialStatus") == "ANSWER":
             # DestChannel is like PJSIP/1001-0000002a: the endpoint is the agent.
             agent = event.get("DestChannel", "").removeprefix("PJSIP/").rsplit("-", 1)[0]

@@ -105,6 +105,23 @@ def test_a_queued_caller_is_offered_to_the_logged_in_agent_who_answers(
     assert 2 <= steps["ended"]["seconds"] <= 6
 
 
+def test_a_hold_by_the_agent_is_recorded_with_its_length(
+    agent_phone: DeskPhone, service: ServiceProcess, target: tuple[str, int], sipp_dir: Path
+) -> None:
+    caller = new_caller()
+    with ThreadPoolExecutor(1) as pool:
+        answering = pool.submit(agent_phone.answer_one_call, "phone_answer_hold.xml")
+        result = run_sipp("carrier_call.xml", target, "88005553535", caller, sipp_dir, CallScript(keys=((1500, "2"),)))
+        answered = answering.result(timeout=70)
+    assert result.ok, result.output
+    assert answered.ok, answered.output
+    record = wait_for_record(caller)
+    holds = [step for step in record["steps"] if step["step"] == "hold"]
+    assert len(holds) == 1, record["steps"]
+    assert holds[0]["agent"] == "1001"
+    assert 1.5 <= holds[0]["seconds"] <= 3.5  # the phone held the caller for two seconds
+
+
 def test_waiting_callers_hear_their_position_an_abandon_is_recorded_and_unpausing_takes_the_next(
     agent_phone: DeskPhone, service: ServiceProcess, settings: Settings, target: tuple[str, int], sipp_dir: Path
 ) -> None:
