@@ -28,6 +28,7 @@ from callcenter.calls.inbound import InboundCallFlow
 from callcenter.calls.presence import PresencePublisher
 from callcenter.calls.queue_wait import QueueWaiting
 from callcenter.calls.resync import LiveCalls, RequeueFlow
+from callcenter.calls.transfers import TransferDesk
 from callcenter.config import Secrets, Settings
 from callcenter.control import ControlServer
 from callcenter.dialplan.model import Dialplan
@@ -211,11 +212,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         node=settings.node,
         queues=waiting,
     )
+    transfers = TransferDesk(dialplan, waiting, writer.submit, settings.node)  # agents' transfers, the record follows
     routes: dict[str, AgiHandler] = {
         "inbound": flow,
         "agent": AgentCodes(dialplan, acd),
         "callback": callbacks,
         "requeue": RequeueFlow(dialplan, waiting, acd, writer.submit, settings.node),
+        "transfer": transfers,
     }
 
     async def route(channel: AgiChannel) -> None:
@@ -227,6 +230,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
     def on_ami_event(event: Message) -> None:
         holds.event(event)
+        transfers.event(event)  # BlindTransfer, AttendedTransfer
         if event.get("Event") == "DialEnd" and event.get("DialStatus") == "ANSWER":
             # DestChannel is like PJSIP/1001-0000002a: the endpoint is the agent.
             agent = event.get("DestChannel", "").removeprefix("PJSIP/").rsplit("-", 1)[0]

@@ -65,6 +65,7 @@ class QueueVisit:
     ringing: tuple[Offer, datetime] | None = None  # the offer ringing now, and since when
     queue_name: str = ""  # the queue's display name, shown on the agent's phone
     since: float | None = None  # on the ACD's clock, when the caller came back after a restart of the service
+    linkedid: str = ""  # the call the steps hang off, when the ACD knows the caller by another id (a transfer)
 
 
 class CallbackRequests(Protocol):
@@ -115,9 +116,29 @@ class QueueWaiting:
         self._journal = journal
         self._node = node
         self._callbacks = callbacks
+        self._live: dict[str, list[tuple[str, QueueVisit]]] = {}  # linkedid -> (contact, visit) waiting or talking
+
+    def transferred(self, linkedid: str, agent: str, kind: str, target: str) -> bool:
+        """Hook for calls/transfers.py: ``agent`` transferred the call (``kind`` blind or attended) to ``target``.
+
+        True when a session of the call has the agent on the line: the agent's part ends now (they wrap
+        up), the steps say so and the record says transferred. The Dial that connected them then ends
+        (blind) or goes on with the target (attended); either way nothing is counted twice.
+        """
+        for contact, visit in self._live.get(linkedid, []):
+            if visit.outcome is Outcome.TRANSFERRED or self._acd.answered_by(contact) != agent:
+                continue
+            visit.outcome, visit.reason, visit.agent, visit.destination = Outcome.TRANSFERRED, kind, agent, target
+            visit.connected_at = self._acd.answered_at(contact) or self._clock()
+            self._acd.post(ContactEnded(self._acd.now(), contact, agent))
+            self._offer_steps(contact, visit, agent)
+            self._step(contact, StepKind.TRANSFERRED, visit, agent=agent, detail=f"{kind}:{target}")
+            self._talk_ended(contact, visit)
+            return True
+        return False
 
     def _step(self, contact: str, kind: StepKind, visit: QueueVisit, at: datetime | None = None, **values: Any) -> None:
-        self._journal(CallStep(self._node, contact, at or self._clock(), kind, visit.queue, **values))
+        self._journal(CallStep(self._node, visit.linkedid or contact, at or self._clock(), kind, visit.queue, **values))
 
     def _waited(self, visit: QueueVisit) -> float:
         return (self._clock() - visit.queued_at).total_seconds()
@@ -169,6 +190,8 @@ class QueueWaiting:
         inbox = self._acd.join(contact, uniqueid)
         entered = self._acd.now()
         since, visit.since = visit.since, None
+        live = self._live.setdefault(visit.linkedid or contact, [])
+        live.append((contact, visit))
         try:
             # Should the service stop, extensions.conf brings the caller back to the queue with this.
             waiting = f"{visit.queue}|{visit.queued_at.timestamp():.3f}|{priority}"
@@ -202,6 +225,8 @@ class QueueWaiting:
                 await channel.exec("StartMusicOnHold", "default")
         except AgiHangupError:
             agent = self._acd.answered_by(contact)
+            if visit.outcome is Outcome.TRANSFERRED:  # the agent's part was counted at the transfer
+                raise
             if agent is not None:  # the conversation ended with a hang-up (Dial ends the caller's leg too)
                 self._acd.post(ContactEnded(self._acd.now(), contact, agent))
                 visit.outcome, visit.agent = Outcome.ANSWERED, agent
@@ -226,6 +251,9 @@ class QueueWaiting:
             raise
         finally:
             self._acd.leave(contact, uniqueid)
+            live[:] = [(other, seen) for other, seen in live if seen is not visit]
+            if not live:
+                self._live.pop(visit.linkedid or contact, None)
 
     async def _leave_for_callback(
         self, channel: AgiChannel, contact: str, priority: int, entered: float, language: str, visit: QueueVisit
@@ -249,7 +277,10 @@ class QueueWaiting:
         # The agent's phone shows the queue's name with the caller's number (pre-dial handler in extensions.conf).
         await channel.set_variable("__CC_QUEUE", offer.queue)
         await channel.set_variable("__CC_QUEUE_NAME", visit.queue_name or offer.queue)
-        await channel.exec("Dial", f"{targets},{int(offer.timeout)},mb(cc-offer^s^1)", timeout=_DIAL_MAX)
+        # t: the agent may transfer the caller (features.conf; calls/transfers.py follows it).
+        await channel.exec("Dial", f"{targets},{int(offer.timeout)},tmb(cc-offer^s^1)", timeout=_DIAL_MAX)
+        if visit.outcome is Outcome.TRANSFERRED:  # counted at the transfer (an attended one ends here)
+            return True
         status = await channel.get_variable("DIALSTATUS")
         if status != "ANSWER":
             reason = _DIAL_FAILURES.get(status, "no_answer")

@@ -238,6 +238,11 @@ class Queue(_Strict):
         default=None,
         description="A key a waiting caller presses to hang up and be called back, keeping their place in line",
     )
+    transfer_code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{1,4}$",
+        description="Agents transfer a call to this queue by dialling *7 and this code after the transfer key",
+    )
 
 
 class Agent(_Strict):
@@ -376,6 +381,15 @@ class Dialplan(_Strict):
                 need((*location, "menu"), "menu", action.menu, self.menus)
             elif isinstance(action, ToQueue):
                 need((*location, "queue"), "queue", action.queue, self.queues)
+        codes: dict[str, str] = {}
+        for name, rules in self.queues.items():
+            code = rules.transfer_code
+            if code is not None and code in codes:
+                problems.append(
+                    (("queues", name, "transfer_code"), f"transfer_code {code} is also queue {codes[code]!r}'s")
+                )
+            elif code is not None:
+                codes[code] = name
         seen: dict[str, str] = {}
         people: tuple[tuple[str, tuple[Agent | Supervisor, ...]], ...] = (
             ("agents", self.agents),

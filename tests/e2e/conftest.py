@@ -56,8 +56,9 @@ hours:
 """
 
 
-# Short ACD timers, so routing tests (test_acd_routing.py) wait seconds, not minutes, on the sales queue
-# and agent 1002, which no other test logs in. The ACD takes queues and agents at start: they are set here.
+# Short ACD timers, so routing tests (test_acd_routing.py) wait seconds, not minutes: on the sales queue
+# (other tests only send callers there to an agent who answers at once, or with nobody logged in) and for
+# agent 1002, whom no other test logs in. The ACD takes queues and agents at start: they are set here.
 SALES_QUEUE_TIMERS = {"ring_timeout": 6, "max_wait": 15, "wrap_up": 3}
 NO_ANSWER_LIMIT_1002 = 1
 
