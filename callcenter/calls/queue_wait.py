@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -33,7 +33,7 @@ from callcenter.acd.events import (
     Overflow,
 )
 from callcenter.asterisk.agi import AgiChannel, AgiHangupError
-from callcenter.calls.acd_service import AcdService
+from callcenter.calls.acd_service import AcdService, Delivery
 from callcenter.dialplan.model import Dialplan, Hangup, PlayMessage, ToNumber, ToQueue, ToVoicemail
 from callcenter.ivr.prompts import PromptResolver
 from callcenter.records import CallStep, Outcome, StepKind
@@ -208,9 +208,9 @@ class QueueWaiting:
                     delivery = inbox.get_nowait()
                 except asyncio.QueueEmpty:
                     if announcer.due(self._acd.now()):
-                        await self._announce(channel, contact, visit.queue, language, announcer)
-                        continue
-                    key = await channel.wait_for_key(_POLL)
+                        key = await self._announce(channel, contact, visit.queue, language, announcer, inbox)
+                    else:
+                        key = await channel.wait_for_key(_POLL)
                     if key is not None and key == announcer.callback_key and self._callbacks is not None:
                         await self._leave_for_callback(channel, contact, priority, entered, language, visit)
                         return "callback"
@@ -320,28 +320,47 @@ class QueueWaiting:
         self._step(contact, StepKind.ENDED, visit, agent=visit.agent, seconds=talk)
 
     async def _announce(
-        self, channel: AgiChannel, contact: str, queue: str, language: str, announcer: _Announcer
-    ) -> None:
-        """Position and estimated wait, only when there is news: never again "you are next" to the same caller."""
+        self,
+        channel: AgiChannel,
+        contact: str,
+        queue: str,
+        language: str,
+        announcer: _Announcer,
+        inbox: asyncio.Queue[Delivery],
+    ) -> str | None:
+        """Position and estimated wait, only when there is news: never again "you are next" to the same caller.
+
+        Cut short between its parts as soon as the inbox has news (an offer, an overflow), so an agent
+        or max_wait never waits for the end of an announcement. Returns a key pressed during the
+        callback offer.
+        """
         position = self._acd.position(contact)
         announcer.scheduled(self._acd.now())
         if position == 0 or not announcer.worth_saying(position):
-            return
-        await channel.exec("StopMusicOnHold")
+            return None
+        parts: list[Callable[[], Awaitable[object]]] = []
         if position == 1:
-            await channel.stream_file("queue-youarenext")
+            parts.append(lambda: channel.stream_file("queue-youarenext"))
         else:
-            await channel.stream_file("queue-thereare")
-            await channel.say_number(position - 1)
-            await channel.stream_file("queue-callswaiting")
+            parts.append(lambda: channel.stream_file("queue-thereare"))
+            parts.append(lambda: channel.say_number(position - 1))
+            parts.append(lambda: channel.stream_file("queue-callswaiting"))
         minutes = round(self._acd.estimated_wait(queue, position) / 60)
         if announcer.hold_time and minutes >= 1:
-            await channel.stream_file("queue-holdtime")
-            await channel.say_number(minutes)
-            await channel.stream_file("queue-minutes" if minutes > 1 else "queue-minute")
-        if announcer.callback_key is not None:
-            await self._play(channel, ("cc/callback-offer",), language)
+            parts.append(lambda: channel.stream_file("queue-holdtime"))
+            parts.append(lambda: channel.say_number(minutes))
+            parts.append(lambda: channel.stream_file("queue-minutes" if minutes > 1 else "queue-minute"))
+        key: str | None = None
+        await channel.exec("StopMusicOnHold")
+        for part in parts:
+            if not inbox.empty():
+                break
+            await part()
+        if announcer.callback_key is not None and inbox.empty():
+            path = self._prompts.path(language, "cc/callback-offer")
+            key = await channel.stream_file(path, announcer.callback_key)
         await channel.exec("StartMusicOnHold", "default")
+        return key or None
 
     async def _play(self, channel: AgiChannel, prompts: tuple[str, ...], language: str) -> None:
         for prompt in prompts:
