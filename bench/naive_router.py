@@ -49,7 +49,7 @@ from callcenter.acd.events import (
 __all__ = ["SUPPORTED_STRATEGIES", "NaiveRouter"]
 
 SUPPORTED_STRATEGIES = ("longest_idle", "round_robin", "fewest_calls", "linear")
-_RING_GRACE = 5.0  # as in the core: a ring the shell never reported back counts as no answer this much later
+_RING_GRACE = 10.0  # as in the core: a ring the shell never reported back counts as no answer this much later
 
 _WAITING, _OFFERED, _CONNECTED = "waiting", "offered", "connected"
 

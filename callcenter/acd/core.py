@@ -64,10 +64,11 @@ from callcenter.acd.events import (
 )
 from callcenter.errors import CallcenterError
 
-__all__ = ["Acd", "AcdError", "AgentProfile", "QueueRules"]
+__all__ = ["RING_GRACE", "Acd", "AcdError", "AgentProfile", "QueueRules"]
 
 STRATEGIES = ("longest_idle", "round_robin", "fewest_calls", "ring_all", "random", "linear")
-_RING_GRACE = 5.0  # beyond the ring timeout, a ring the shell never reported back counts as no answer
+RING_GRACE = 10.0  # beyond the ring timeout, a ring the shell never reported back counts as no answer
+# (the shell may start ringing a few seconds late: it finishes the part of an announcement playing)
 _DEFAULT_HANDLE_TIME = 180.0
 
 
@@ -571,7 +572,7 @@ class Acd:
             agent.busy_contact = contact.contact
             self._set_state(at, agent, AgentState.RINGING, "", out)
             self._timer(
-                at + index.rules.ring_timeout + _RING_GRACE,
+                at + index.rules.ring_timeout + RING_GRACE,
                 "ring",
                 f"{contact.contact}\0{agent.profile.agent}",
                 agent.version,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from callcenter.acd.core import Acd, AcdError, AgentProfile, QueueRules
+from callcenter.acd.core import RING_GRACE, Acd, AcdError, AgentProfile, QueueRules
 from callcenter.acd.events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -124,8 +124,8 @@ def test_a_ring_the_shell_never_reports_counts_as_no_answer() -> None:
     logged_in(acd, "a1", at=0)
     logged_in(acd, "a2", at=1)
     acd.handle(ContactArrived(2, "c1", "support"))
-    assert acd.next_deadline() == 2 + 15 + 5
-    assert offers(acd.handle(TimerFired(22))) == [("c1", ("a2",))]
+    assert acd.next_deadline() == 2 + 15 + RING_GRACE
+    assert offers(acd.handle(TimerFired(2 + 15 + RING_GRACE))) == [("c1", ("a2",))]
 
 
 def test_ring_all_rings_everyone_and_the_first_answer_wins() -> None:

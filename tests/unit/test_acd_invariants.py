@@ -22,7 +22,7 @@ from typing import NoReturn
 
 import pytest
 
-from callcenter.acd.core import STRATEGIES, Acd, AcdError, AgentProfile, QueueRules
+from callcenter.acd.core import RING_GRACE, STRATEGIES, Acd, AcdError, AgentProfile, QueueRules
 from callcenter.acd.events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -44,7 +44,7 @@ from callcenter.acd.events import (
     TimerFired,
 )
 
-RING_GRACE = 5.0  # core._RING_GRACE: a ring the shell never reports back counts as no answer this much later
+# core.RING_GRACE: a ring the shell never reports back counts as no answer this much later
 EPS = 1e-9
 
 # Tolerances the generated scenarios grant, one per bug shown by a strict xfail test below.
@@ -905,7 +905,7 @@ def test_bug_a_ring_the_core_times_out_is_cancelled_toward_the_shell() -> None:
     acd = Acd([QueueRules("support", ring_timeout=15.0)], [AgentProfile("a1", ("support",))])
     acd.handle(AgentLoggedIn(0, "a1"))
     acd.handle(ContactArrived(1, "c1", "support"))
-    commands = acd.handle(TimerFired(21))  # 15 s ring + 5 s grace, and the shell never reported back
+    commands = acd.handle(TimerFired(1 + 15 + RING_GRACE))  # ring + grace, and the shell never reported back
     assert CancelOffer("c1", "a1") in commands, commands
 
 
@@ -961,8 +961,8 @@ def test_bug_timers_due_together_offer_the_oldest_contact_first() -> None:
     acd.handle(AgentLoggedIn(0, "a1"))
     acd.handle(AgentLoggedIn(0, "a2"))
     acd.handle(ContactArrived(1, "older", "support"))  # a1 rings
-    acd.handle(ContactArrived(1, "newer", "support"))  # a2 rings; both ring timers fall due at 21
-    commands = acd.handle(TimerFired(21))  # neither ring was reported back: a1 free again, a2 paused
+    acd.handle(ContactArrived(1, "newer", "support"))  # a2 rings; both ring timers fall due together
+    commands = acd.handle(TimerFired(1 + 15 + RING_GRACE))  # neither ring was reported back: a1 free again, a2 paused
     assert offers_in(commands) == [("older", ("a1",))], commands
 
 
