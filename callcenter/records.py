@@ -208,7 +208,7 @@ class CallUpdate:
 
     node: str
     linkedid: str
-    ended_at: datetime
+    ended_at: datetime | None = None
     outcome: Outcome | None = None
     outcome_reason: str | None = None
     queue: str | None = None

@@ -21,6 +21,7 @@ the same call:
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections.abc import Callable, Mapping
@@ -48,6 +49,9 @@ log = logging.getLogger(__name__)
 
 TRANSFER_CONTEXT = "cc-agent-transfer"  # extensions.conf; set as TRANSFER_CONTEXT by the offer's pre-dial handler
 QUEUE_PREFIX = "*7"  # *7 and a queue's transfer_code
+
+
+_RECORD_SETTLES = 3.0  # seconds for an ended session to write its record
 
 
 def _now() -> datetime:
@@ -168,6 +172,16 @@ class TransferDesk:
         target = describe_target(transfer.exten, self._dialplan())
         log.info("call %s: agent %s made a %s transfer to %s", transfer.linkedid, transfer.agent, transfer.kind, target)
         if self._queues.transferred(transfer.linkedid, transfer.agent, transfer.kind, target):
+            # The session's record will say so, unless it was written a moment ago: say it again then.
+            update = CallUpdate(
+                self._node,
+                transfer.linkedid,
+                outcome=Outcome.TRANSFERRED,
+                outcome_reason=transfer.kind,
+                agent=transfer.agent or None,
+                destination=target,
+            )
+            asyncio.get_running_loop().call_later(_RECORD_SETTLES, self._submit, update)
             return
         # The caller's session had ended already (a blind transfer takes the caller out of the Dial at
         # once, and the session may hear of it before AMI does): the record is amended.
@@ -176,17 +190,19 @@ class TransferDesk:
         self._submit(
             CallStep(self._node, transfer.linkedid, now, StepKind.TRANSFERRED, agent=transfer.agent, detail=detail)
         )
-        self._submit(
-            CallUpdate(
-                self._node,
-                transfer.linkedid,
-                ended_at=now,
-                outcome=Outcome.TRANSFERRED,
-                outcome_reason=transfer.kind,
-                agent=transfer.agent or None,
-                destination=target,
-            )
+        update = CallUpdate(
+            self._node,
+            transfer.linkedid,
+            ended_at=now,
+            outcome=Outcome.TRANSFERRED,
+            outcome_reason=transfer.kind,
+            agent=transfer.agent or None,
+            destination=target,
         )
+        self._submit(update)
+        # The session that ended may not have written its record yet (it still hangs up or hands the call
+        # on): the same update again once it has, so the record's end is the transfer either way.
+        asyncio.get_running_loop().call_later(_RECORD_SETTLES, self._submit, update)
 
     async def __call__(self, channel: AgiChannel) -> None:
         """FastAGI ``transfer``: arguments the call's linkedid and the queue's transfer_code."""

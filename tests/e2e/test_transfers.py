@@ -63,12 +63,14 @@ def _transferring(phone: DeskPhone, scenario: str, keys: str, hang_up_after_ms: 
 
 
 def _steps(caller: str, until: str, count: int = 1, timeout: float = 15) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The call's record and its steps, once ``count`` steps of kind ``until`` are written."""
+    """The call's record and its steps, once ``count`` steps of kind ``until`` are written and the record
+    says transferred (a transfer AMI reports after the session wrote its record amends it moments later)."""
     deadline = time.monotonic() + timeout
     while True:
         record = wait_for_record(caller)
         steps: list[dict[str, Any]] = record["steps"]
-        if sum(step["step"] == until for step in steps) >= count or time.monotonic() > deadline:
+        settled = sum(step["step"] == until for step in steps) >= count and record["outcome"] == "transferred"
+        if settled or time.monotonic() > deadline:
             return record, steps
         time.sleep(0.3)
 
