@@ -108,11 +108,7 @@ class InboundCallFlow:
                 visit = QueueVisit(end.target.queue, self._clock(), caller=caller or "", line=normalized or "")
                 await self._queues.wait(channel, dialplan, linkedid, session.priority, session.language, visit)
                 outcome, reason = visit.outcome, visit.reason
-                if visit.next_step is not None:
-                    await channel.set_variable("CC_NEXT", ",".join(visit.next_step))
-                await channel.set_variable("CC_DONE", "1")
-                if visit.next_step is None:
-                    await channel.hangup()
+                await self._queues.hand_on(channel, visit)
                 return
             next_step = _dialplan_location(end)
             if next_step is not None:

@@ -137,6 +137,14 @@ class QueueWaiting:
             return True
         return False
 
+    async def hand_on(self, channel: AgiChannel, visit: QueueVisit) -> None:
+        """After ``wait``: give the call to extensions.conf where the overflow sends it, or hang up."""
+        if visit.next_step is not None:
+            await channel.set_variable("CC_NEXT", ",".join(visit.next_step))
+        await channel.set_variable("CC_DONE", "1")
+        if visit.next_step is None:
+            await channel.hangup()
+
     def _step(self, contact: str, kind: StepKind, visit: QueueVisit, at: datetime | None = None, **values: Any) -> None:
         self._journal(CallStep(self._node, visit.linkedid or contact, at or self._clock(), kind, visit.queue, **values))
 

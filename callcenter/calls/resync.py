@@ -92,11 +92,7 @@ class RequeueFlow:
         log.info("caller %s is back in %s after a restart (waiting since %s)", linkedid, waiting.queue, waiting.since)
         try:
             await self._queues.wait(channel, dialplan, linkedid, waiting.priority, language, visit)
-            if visit.next_step is not None:
-                await channel.set_variable("CC_NEXT", ",".join(visit.next_step))
-            await channel.set_variable("CC_DONE", "1")
-            if visit.next_step is None:
-                await channel.hangup()
+            await self._queues.hand_on(channel, visit)
         except AgiHangupError:
             pass
         finally:

@@ -228,11 +228,7 @@ class TransferDesk:
         log.info("call %s transferred to queue %s (waits as %s)", linkedid, queue, contact)
         try:
             await self._queues.wait(channel, dialplan, contact, priority, language, visit)
-            if visit.next_step is not None:
-                await channel.set_variable("CC_NEXT", ",".join(visit.next_step))
-            await channel.set_variable("CC_DONE", "1")
-            if visit.next_step is None:
-                await channel.hangup()
+            await self._queues.hand_on(channel, visit)
         except AgiHangupError:
             pass
         finally:
