@@ -25,8 +25,10 @@ from callcenter.calls.agent_codes import AgentCodes
 from callcenter.calls.callbacks import CallbackDesk
 from callcenter.calls.holds import HoldWatch
 from callcenter.calls.inbound import InboundCallFlow
+from callcenter.calls.monitoring import MonitorDesk
 from callcenter.calls.presence import PresencePublisher
 from callcenter.calls.queue_wait import QueueWaiting
+from callcenter.calls.recordings import RecordingDesk
 from callcenter.calls.resync import LiveCalls, RequeueFlow
 from callcenter.calls.transfers import TransferDesk
 from callcenter.config import Secrets, Settings
@@ -40,6 +42,7 @@ from callcenter.sounds import shipped_prompts
 from callcenter.store import schema
 from callcenter.store.queries import last_agent_states, open_callbacks
 from callcenter.store.writer import RecordWriter
+from callcenter.web.recording_api import RecordingLibrary
 from callcenter.web.server import start_web
 
 __all__ = ["serve"]
@@ -47,6 +50,7 @@ __all__ = ["serve"]
 log = logging.getLogger(__name__)
 
 IN_ROOT_SOUNDS = PurePosixPath("/srv/callcenter/sounds")
+IN_ROOT_RECORDINGS = PurePosixPath("/srv/callcenter/run/recordings")  # Settings.recordings_incoming_dir, inside
 
 
 def _on_ami_event(event: Message) -> None:
@@ -202,7 +206,17 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     restored = callbacks.restore(await asyncio.to_thread(_open_callbacks, url, settings.node, writer.spooled()))
     if restored:
         log.info("%d callback(s) waiting again", restored)
-    waiting = QueueWaiting(acd, prompts, lambda: datetime.now(UTC), writer.submit, settings.node, callbacks)
+    recordings = RecordingDesk(
+        dialplan,
+        lambda action: ami.action(action),
+        writer.submit,
+        settings.node,
+        settings.recordings_incoming_dir,
+        IN_ROOT_RECORDINGS,
+        settings.recordings_dir,
+        settings.recording_format,
+    )
+    waiting = QueueWaiting(acd, prompts, lambda: datetime.now(UTC), writer.submit, settings.node, callbacks, recordings)
     live_calls = LiveCalls(acd, writer.submit, settings.node)
     holds = HoldWatch(writer.submit, settings.node)
     flow = InboundCallFlow(
@@ -212,6 +226,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         node=settings.node,
         queues=waiting,
     )
+    monitoring = MonitorDesk(
+        dialplan,
+        lambda action, timeout: ami.originate(action, timeout),
+        writer.submit,
+        settings.node,
+        recordings.queue_of,
+    )
     transfers = TransferDesk(dialplan, waiting, writer.submit, settings.node)  # agents' transfers, the record follows
     routes: dict[str, AgiHandler] = {
         "inbound": flow,
@@ -219,6 +240,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         "callback": callbacks,
         "requeue": RequeueFlow(dialplan, waiting, acd, writer.submit, settings.node),
         "transfer": transfers,
+        "monitor": monitoring,
     }
 
     async def route(channel: AgiChannel) -> None:
@@ -229,6 +251,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await handler(channel)
 
     def on_ami_event(event: Message) -> None:
+        recordings.event(event)  # DialEnd, UserEvent (recording keys), Hangup
+        monitoring.event(event)  # ChanSpyStart/Stop, DTMFEnd (mode switches)
         holds.event(event)
         transfers.event(event)  # BlindTransfer, AttendedTransfer
         if event.get("Event") == "DialEnd" and event.get("DialStatus") == "ANSWER":
@@ -271,7 +295,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             loop.add_signal_handler(signum, stop.set)
 
     await agi.start()
-    web_api = await start_web(settings, acd, dialplan, secrets.api_token)
+    library = RecordingLibrary(engine, settings.recordings_dir, writer.submit, settings.node)
+    web_api = await start_web(
+        settings, acd, dialplan, secrets.api_token, recordings=library, live_calls=(recordings, monitoring)
+    )
     await control.start()
     ami.start()
     try:
@@ -284,6 +311,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 tasks.create_task(asterisk_sync.run(), name="asterisk-config-sync"),
                 tasks.create_task(acd.run(), name="acd"),
                 tasks.create_task(callbacks.run(), name="callbacks"),
+                tasks.create_task(recordings.run(), name="recordings"),
                 tasks.create_task(_resync_live_calls(ami, live_calls), name="live-call-resync"),
                 tasks.create_task(presence.run(), name="agent-presence"),
             ]

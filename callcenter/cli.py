@@ -7,16 +7,21 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import DBAPIError
 
 from callcenter.config import Secrets, Settings
 from callcenter.dialplan.model import Dialplan
 from callcenter.errors import CallcenterError
+
+if TYPE_CHECKING:
+    from callcenter.store.recording_queries import StoredRecording
 
 __all__ = ["main"]
 
@@ -260,6 +265,245 @@ def _cmd_sounds(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# --- recordings ---------------------------------------------------------------------------------------------
+
+
+def _with_database(settings: Settings, what: str, work: Callable[[Engine], int]) -> int:
+    engine = create_engine(settings.database_dsn(Secrets.load(settings.run_dir)), connect_args={"connect_timeout": 5})
+    try:
+        return work(engine)
+    except DBAPIError as error:
+        print(f"callcenter: cannot {what}: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+
+
+def _cli_actor() -> str:
+    """Who the audit log names for a command typed here: the Unix user running it."""
+    import os
+    import pwd
+
+    try:
+        name = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid with no passwd entry (a container)
+        name = str(os.getuid())
+    return f"cli:{name}"[:64]
+
+
+def _iso_time(text: str) -> datetime:
+    """For argparse: an ISO 8601 time; without a zone, UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an ISO time like 2027-01-01T00:00:00+03:00") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _search_limit(text: str) -> int:
+    from callcenter.store.recording_queries import SEARCH_LIMIT_MAX
+
+    if not text.isdigit() or not 1 <= int(text) <= SEARCH_LIMIT_MAX:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number from 1 to {SEARCH_LIMIT_MAX}")
+    return int(text)
+
+
+def _policy_days(settings: Settings) -> dict[str, int] | None:
+    """Days kept by queue, from the current dialplan; None (and the problems printed) when it is invalid."""
+    from callcenter.dialplan.loader import DialplanError, load_dialplan
+    from callcenter.recordings.purge import policy_retention
+
+    try:
+        return policy_retention(load_dialplan(settings.dialplan_dir))
+    except DialplanError as error:
+        _print_problems(error.problems)
+        return None
+
+
+def _recording_line(row: StoredRecording) -> str:
+    recording = row.recording
+    state = "  held" if row.legal_hold else ""
+    if row.purged_at is not None:
+        state += f"  purged {row.purged_at.isoformat()[:19]}"
+    return (
+        f"{recording.started_at.isoformat()[:19]}  {recording.recording_id}  call {recording.linkedid}  "
+        f"agent {recording.agent or '-'}  queue {recording.queue or '-'}  {recording.seconds:.1f} s  "
+        f"{recording.format}{state}"
+    )
+
+
+def _cmd_recordings_list(settings: Settings, args: argparse.Namespace) -> int:
+    from callcenter.store.recording_queries import RecordingSearch, search_recordings
+
+    search = RecordingSearch(linkedid=args.linkedid, agent=args.agent, queue=args.queue, limit=args.last)
+
+    def work(engine: Engine) -> int:
+        with engine.connect() as connection:
+            found = search_recordings(connection, settings.node, search)
+        if args.json:
+            json.dump([row.to_json() for row in found], sys.stdout, ensure_ascii=False, indent=2)
+            print()
+        for row in [] if args.json else reversed(found):  # oldest first, as `calls` prints
+            print(_recording_line(row))
+        return 0
+
+    return _with_database(settings, "read recordings", work)
+
+
+def _cmd_recordings_show(settings: Settings, args: argparse.Namespace) -> int:
+    from callcenter.recordings.purge import expiry, retention_days
+    from callcenter.store.recording_queries import find_recording
+
+    def work(engine: Engine) -> int:
+        with engine.connect() as connection:
+            row = find_recording(connection, settings.node, args.recording_id)
+        if row is None:
+            print(f"callcenter: no recording {args.recording_id!r} on node {settings.node}", file=sys.stderr)
+            return 1
+        policy_days = _policy_days(settings)
+        if policy_days is None:
+            print("callcenter: the dialplan is invalid: expiry shown from the stored retention", file=sys.stderr)
+        days = retention_days(row, policy_days or {})
+        due = expiry(row, policy_days or {})
+        data = {
+            **row.to_json(),
+            "file": str(settings.recordings_dir / row.recording.path),
+            "retention_days_now": days,
+            "expires_at": due.isoformat() if due is not None else None,
+        }
+        if args.json:
+            json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+            print()
+            return 0
+        if due is None:
+            data["expires_at"] = "never: on legal hold" if row.legal_hold else "purged already"
+        for name, value in data.items():
+            print(f"{name:<18} {value if value is not None and value != '' else '-'}")
+        return 0
+
+    return _with_database(settings, "read recordings", work)
+
+
+def _cmd_recordings_purge(settings: Settings, args: argparse.Namespace) -> int:
+    from callcenter.recordings.purge import purge, retention_days
+
+    policy_days = _policy_days(settings)
+    if policy_days is None:
+        print("callcenter: nothing purged: the retention of each queue is the dialplan's", file=sys.stderr)
+        return 1
+    now = args.now or datetime.now(UTC)
+
+    def work(engine: Engine) -> int:
+        report = purge(
+            engine, settings.node, settings.recordings_dir, policy_days, now, _cli_actor(), dry_run=args.dry_run
+        )
+        if args.dry_run:
+            for row in report.expired:
+                origin = "queue policy" if row.recording.queue in policy_days else "stored"
+                print(
+                    f"would purge {row.recording.recording_id}  started {row.recording.started_at.isoformat()[:19]}  "
+                    f"kept {retention_days(row, policy_days)} day(s) ({origin})  {row.recording.path}"
+                )
+            print(f"{len(report.expired)} recording(s) would be purged (dry run: nothing deleted)")
+            return 0
+        print(
+            f"{report.purged} recording(s) purged: {report.deleted} file(s) deleted, {report.missing} missing already; "
+            f"{report.failed} failed, {report.skipped} held or purged meanwhile"
+        )
+        return 1 if report.failed else 0
+
+    return _with_database(settings, "purge recordings", work)
+
+
+def _set_hold(settings: Settings, recording_id: str, hold: bool) -> int:
+    from callcenter.records import AuditEntry
+    from callcenter.store.recording_queries import add_audit, set_legal_hold
+
+    action = "recording.hold" if hold else "recording.release"
+
+    def work(engine: Engine) -> int:
+        with engine.begin() as connection:  # the change and its audit entry together
+            row = set_legal_hold(connection, settings.node, recording_id, hold)
+            refusal = ""
+            if row is None:
+                refusal = f"no recording {recording_id!r} on node {settings.node}"
+            elif row.purged_at is not None:
+                refusal = f"recording {recording_id!r} was purged at {row.purged_at.isoformat()}"
+            entry = AuditEntry(
+                settings.node, datetime.now(UTC), _cli_actor(), action, recording_id[:96], not refusal, refusal
+            )
+            add_audit(connection, entry)
+        if refusal:
+            print(f"callcenter: {refusal}", file=sys.stderr)
+            return 1
+        print(f"recording {recording_id}: " + ("on legal hold: never purged" if hold else "legal hold released"))
+        return 0
+
+    return _with_database(settings, "change the legal hold", work)
+
+
+def _cmd_recordings_hold(settings: Settings, args: argparse.Namespace) -> int:
+    return _set_hold(settings, args.recording_id, True)
+
+
+def _cmd_recordings_release(settings: Settings, args: argparse.Namespace) -> int:
+    return _set_hold(settings, args.recording_id, False)
+
+
+def _cmd_recordings_audit(settings: Settings, args: argparse.Namespace) -> int:
+    from callcenter.store.recording_queries import AuditSearch, audit_entries
+
+    search = AuditSearch(node=settings.node, target=args.recording_id, action_prefix="recording.", limit=args.last)
+
+    def work(engine: Engine) -> int:
+        with engine.connect() as connection:
+            entries = audit_entries(connection, search)
+        if args.json:
+            json.dump([entry.to_json() for entry in entries], sys.stdout, ensure_ascii=False, indent=2)
+            print()
+            return 0
+        for entry in reversed(entries):
+            verdict = "allowed" if entry.allowed else "REFUSED"
+            at = entry.at.isoformat()[:23]
+            print(f"{at}  {entry.actor}  {entry.action}  {entry.target}  {verdict}  {entry.detail}")
+        return 0
+
+    return _with_database(settings, "read the audit log", work)
+
+
+def _add_recordings_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = commands.add_parser("recordings", help="the recordings library: list, show, purge, legal hold, audit")
+    actions = group.add_subparsers(dest="recordings_command", required=True)
+    listing = actions.add_parser("list", help="this node's recordings, newest last")
+    listing.add_argument("--linkedid", help="of one call")
+    listing.add_argument("--agent", help="an agent's extension")
+    listing.add_argument("--queue", help="a queue's name")
+    listing.add_argument("--last", type=_search_limit, default=20, metavar="N", help="how many (default 20)")
+    listing.add_argument("--json", action="store_true", help="as a JSON list, newest first")
+    listing.set_defaults(handler=_cmd_recordings_list)
+    show = actions.add_parser("show", help="one recording: metadata, file, legal hold, when it expires")
+    show.add_argument("recording_id")
+    show.add_argument("--json", action="store_true", help="as a JSON object")
+    show.set_defaults(handler=_cmd_recordings_show)
+    purge = actions.add_parser(
+        "purge", help="delete the files whose retention is over (the queue's current policy, else the stored days)"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="list what would go; delete nothing")
+    purge.add_argument("--now", type=_iso_time, help="decide as of this ISO time (default: now; no zone: UTC)")
+    purge.set_defaults(handler=_cmd_recordings_purge)
+    hold = actions.add_parser("hold", help="put a recording on legal hold: never purged until released")
+    hold.add_argument("recording_id")
+    hold.set_defaults(handler=_cmd_recordings_hold)
+    release = actions.add_parser("release", help="release a legal hold: the retention applies again")
+    release.add_argument("recording_id")
+    release.set_defaults(handler=_cmd_recordings_release)
+    audit = actions.add_parser("audit", help="who listed, fetched, held, released or purged recordings")
+    audit.add_argument("recording_id", nargs="?", help="one recording's entries (default: all)")
+    audit.add_argument("--last", type=_search_limit, default=20, metavar="N", help="how many (default 20)")
+    audit.add_argument("--json", action="store_true", help="as a JSON list, newest first")
+    audit.set_defaults(handler=_cmd_recordings_audit)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callcenter", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -297,6 +541,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("sounds", help="make the project's prompts from sounds/prompts.tsv").set_defaults(
         handler=_cmd_sounds
     )
+    _add_recordings_commands(commands)
     return parser
 
 

@@ -19,11 +19,14 @@ from typing import Any
 
 from callcenter.errors import ConfigError
 
-__all__ = ["Secrets", "Settings"]
+__all__ = ["RECORDING_FORMATS", "Secrets", "Settings"]
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
 _PREFIX = "CALLCENTER_"
 _GENERATED = ("ami_secret", "db_password", "api_token")  # made on first use when absent
+
+
+RECORDING_FORMATS = ("wav", "flac", "ogg")  # what sox writes; wav is 16-bit PCM
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Settings:
     pg_port: int = 5433
     database_url: str = ""  # empty: the private cluster under run_dir
     log_level: str = "INFO"
+    recording_format: str = "wav"  # wav (16-bit PCM), flac or ogg: what finished recordings are kept as
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +70,10 @@ class Settings:
             else:
                 values[item.name] = raw
         settings = cls(**values)
+        if settings.recording_format not in RECORDING_FORMATS:
+            raise ConfigError(
+                f"{_PREFIX}RECORDING_FORMAT={settings.recording_format!r}: one of {', '.join(RECORDING_FORMATS)}"
+            )
         # The run directory's children follow it unless set on their own.
         if "run_dir" not in values and "home" in values:
             settings = replace(settings, run_dir=settings.home / ".run")
@@ -85,6 +93,16 @@ class Settings:
     def asterisk_state_dir(self) -> Path:
         """Mounted into the Asterisk root: generated config, logs, spool, astdb, recordings."""
         return self.run_dir / "asterisk"
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Finished recordings, by day: YYYY/MM/DD/<recording id>.<format>."""
+        return self.run_dir / "recordings"
+
+    @property
+    def recordings_incoming_dir(self) -> Path:
+        """Where Asterisk writes recordings in progress (inside the root: /srv/callcenter/run/recordings)."""
+        return self.asterisk_state_dir / "recordings"
 
     @property
     def spool_dir(self) -> Path:

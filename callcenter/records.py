@@ -9,14 +9,17 @@ from typing import Any
 
 __all__ = [
     "AgentEvent",
+    "AuditEntry",
     "CallRecord",
     "CallStep",
     "CallUpdate",
     "Callback",
     "CallbackStatus",
     "IvrStep",
+    "MonitorSession",
     "Outcome",
     "Record",
+    "Recording",
     "StepKind",
     "record_from_json",
 ]
@@ -238,9 +241,111 @@ class CallUpdate:
         return cls(**values)
 
 
+@dataclass(frozen=True)
+class Recording:
+    """A finished recording of one agent's part of a call: a stereo file (left the caller, right the agent).
+
+    A call transferred from agent to agent has one recording per part, all under the call's linkedid.
+    ``pauses`` are the spans (seconds from the start of the file) muted while the caller read card data.
+    """
+
+    node: str
+    recording_id: str
+    linkedid: str
+    agent: str
+    queue: str
+    started_at: datetime
+    seconds: float
+    size: int  # bytes
+    sha256: str
+    path: str  # relative to the recordings directory: YYYY/MM/DD/<recording_id>.<format>
+    format: str
+    reason: str  # why it was recorded: always, sampled, on_demand
+    retention_days: int
+    pauses: tuple[tuple[float, float], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = "recording"
+        data["started_at"] = self.started_at.isoformat()
+        data["pauses"] = [list(span) for span in self.pauses]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Recording:
+        values = {key: value for key, value in data.items() if key != "kind"}
+        values["started_at"] = datetime.fromisoformat(values["started_at"])
+        values["pauses"] = tuple((float(start), float(end)) for start, end in values.get("pauses", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class MonitorSession:
+    """A supervisor listening to an agent: written when it starts, at every change of mode, and at its end.
+
+    ``modes`` lists (mode, since) in order: listen, whisper (only the agent hears the supervisor) or
+    barge (both do); ``calls`` the linkedids of the agent's calls the supervisor heard.
+    """
+
+    node: str
+    session_id: str
+    supervisor: str
+    agent: str
+    via: str  # phone (a feature code) or api
+    started_at: datetime
+    updated_at: datetime
+    modes: tuple[tuple[str, datetime], ...] = ()
+    calls: tuple[str, ...] = ()
+    ended_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = "monitor"
+        for key in ("started_at", "updated_at", "ended_at"):
+            value = getattr(self, key)
+            data[key] = value.isoformat() if value is not None else None
+        data["modes"] = [[mode, since.isoformat()] for mode, since in self.modes]
+        data["calls"] = list(self.calls)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MonitorSession:
+        values = {key: value for key, value in data.items() if key != "kind"}
+        for key in ("started_at", "updated_at", "ended_at"):
+            values[key] = datetime.fromisoformat(values[key]) if values.get(key) is not None else None
+        values["modes"] = tuple((mode, datetime.fromisoformat(since)) for mode, since in values.get("modes", ()))
+        values["calls"] = tuple(values.get("calls", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who did (or was refused) what to whom: recordings fetched, monitoring started or refused."""
+
+    node: str
+    at: datetime
+    actor: str  # a supervisor's extension, or api:<who> for the HTTP API
+    action: str  # e.g. recording.download, monitor.start
+    target: str  # e.g. a recording id, an agent's extension
+    allowed: bool
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = "audit"
+        data["at"] = self.at.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AuditEntry:
+        values = {key: value for key, value in data.items() if key != "kind"}
+        values["at"] = datetime.fromisoformat(values["at"])
+        return cls(**values)
+
+
 _UPDATABLE = ("ended_at", "outcome", "outcome_reason", "queue", "agent", "connected_at", "destination")
 
-Record = CallRecord | AgentEvent | CallStep | Callback | CallUpdate
+Record = CallRecord | AgentEvent | CallStep | Callback | CallUpdate | Recording | MonitorSession | AuditEntry
 
 
 def record_from_json(data: dict[str, Any]) -> Record:
@@ -254,4 +359,10 @@ def record_from_json(data: dict[str, Any]) -> Record:
         return Callback.from_json(data)
     if kind == "update":
         return CallUpdate.from_json(data)
+    if kind == "recording":
+        return Recording.from_json(data)
+    if kind == "monitor":
+        return MonitorSession.from_json(data)
+    if kind == "audit":
+        return AuditEntry.from_json(data)
     return CallRecord.from_json({key: value for key, value in data.items() if key != "kind"})

@@ -38,7 +38,7 @@ from callcenter.dialplan.model import Dialplan, Hangup, PlayMessage, ToNumber, T
 from callcenter.ivr.prompts import PromptResolver
 from callcenter.records import CallStep, Outcome, StepKind
 
-__all__ = ["CallbackRequests", "QueueVisit", "QueueWaiting"]
+__all__ = ["CallbackRequests", "QueueVisit", "QueueWaiting", "RecordingPlanner"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,12 @@ class CallbackRequests(Protocol):
     """Where a waiting caller's callback request goes (callcenter.calls.callbacks.CallbackDesk)."""
 
     def request(self, contact: str, visit: QueueVisit, priority: int, since: float) -> None: ...
+
+
+class RecordingPlanner(Protocol):
+    """Who decides whether an offer's conversation is recorded (callcenter.calls.recordings.RecordingDesk)."""
+
+    def plan_offer(self, caller_uniqueid: str, linkedid: str, queue: str, line: str | None) -> str: ...
 
 
 class _Announcer:
@@ -109,8 +115,10 @@ class QueueWaiting:
         journal: Callable[[CallStep], None] = lambda step: None,
         node: str = "",
         callbacks: CallbackRequests | None = None,
+        recordings: RecordingPlanner | None = None,
     ) -> None:
         self._acd = acd
+        self._recordings = recordings
         self._prompts = prompts
         self._clock = clock
         self._journal = journal
@@ -285,8 +293,15 @@ class QueueWaiting:
         # The agent's phone shows the queue's name with the caller's number (pre-dial handler in extensions.conf).
         await channel.set_variable("__CC_QUEUE", offer.queue)
         await channel.set_variable("__CC_QUEUE_NAME", visit.queue_name or offer.queue)
-        # t: the agent may transfer the caller (features.conf; calls/transfers.py follows it).
-        await channel.exec("Dial", f"{targets},{int(offer.timeout)},tmb(cc-offer^s^1)", timeout=_DIAL_MAX)
+        recording = ""
+        if self._recordings is not None:
+            recording = self._recordings.plan_offer(
+                channel.header("uniqueid"), visit.linkedid or contact, offer.queue, visit.line or None
+            )
+        # t: the agent may transfer the caller (features.conf; calls/transfers.py follows it); U: at the
+        # answer, extensions.conf [cc-answered] starts the recording the policy asks for (calls/recordings.py).
+        options = f"tmb(cc-offer^s^1)U(cc-answered^{recording})"
+        await channel.exec("Dial", f"{targets},{int(offer.timeout)},{options}", timeout=_DIAL_MAX)
         if visit.outcome is Outcome.TRANSFERRED:  # counted at the transfer (an attended one ends here)
             return True
         status = await channel.get_variable("DIALSTATUS")

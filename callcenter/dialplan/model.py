@@ -36,6 +36,7 @@ __all__ = [
     "NumberList",
     "PlayMessage",
     "Queue",
+    "RecordingPolicy",
     "Repeat",
     "Supervisor",
     "ToNumber",
@@ -209,11 +210,35 @@ class Menu(_KeepsHours):
         return options
 
 
+class RecordingPolicy(_Strict):
+    """Which calls are recorded, and for how long the files are kept."""
+
+    mode: Literal["always", "never", "sampled", "on_demand"] = Field(
+        description="always; never; sampled (`percent` of the calls); on_demand (the agent or the API starts it)"
+    )
+    percent: int | None = Field(default=None, ge=1, le=99, description="sampled: the share of calls recorded")
+    retention_days: int = Field(
+        default=90, ge=1, le=3650, description="Days a recording is kept; `callcenter recordings purge` deletes older"
+    )
+
+    @model_validator(mode="after")
+    def _percent_with_sampled(self) -> RecordingPolicy:
+        if (self.mode == "sampled") != (self.percent is not None):
+            raise ValueError("`percent` goes with mode `sampled`, and only with it")
+        return self
+
+
 class Number(_KeepsHours):
     name: DisplayName
     menu: Name
     language: Literal["ru", "en"] = "ru"
     whitelist_only: bool = Field(default=False, description="Only callers on the whitelist get through")
+    recording: RecordingPolicy | None = Field(
+        default=None, description="For calls to this number in queues that have no recording policy of their own"
+    )
+    recording_notice: Prompts = Field(
+        default=(), description="Played first on every call to this number, e.g. 'this call may be recorded'"
+    )
 
 
 class Queue(_Strict):
@@ -242,6 +267,12 @@ class Queue(_Strict):
         default=None,
         pattern=r"^[0-9]{1,4}$",
         description="Agents transfer a call to this queue by dialling *7 and this code after the transfer key",
+    )
+    recording: RecordingPolicy | None = Field(
+        default=None, description="Recording of this queue's calls; none: the policy of the number called"
+    )
+    monitoring_notice: bool = Field(
+        default=False, description="The agent hears a short beep when a supervisor starts listening to a call"
     )
 
 
@@ -327,6 +358,13 @@ class Dialplan(_Strict):
     def phones(self) -> tuple[Agent | Supervisor, ...]:
         """Everyone with a desk phone: agents and supervisors."""
         return (*self.agents, *self.supervisors)
+
+    def may_monitor(self, supervisor: str, agent: str) -> bool:
+        """Whether the supervisor at extension ``supervisor`` may listen to the agent at ``agent``:
+        only to agents of the queues the dialplan assigns them."""
+        boss = next((person for person in self.supervisors if person.extension == supervisor), None)
+        member = next((person for person in self.agents if person.extension == agent), None)
+        return boss is not None and member is not None and bool(set(boss.queues) & set(member.queues))
 
     def line_for(self, dialled: str) -> Number | None:
         """The line a dialled number reaches, in any of its forms, or None."""

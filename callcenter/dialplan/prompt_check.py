@@ -72,6 +72,10 @@ def missing_prompts(dialplan: Dialplan, shipped: Callable[[str, str], bool]) -> 
         places: list[tuple[tuple[Location, str], str]] = [
             (place, line.language) for place in _action_prompts(("numbers", number, "closed"), line.closed)
         ]
+        places.extend(
+            ((("numbers", number, "recording_notice", str(index)), prompt), line.language)
+            for index, prompt in enumerate(line.recording_notice)
+        )
         firsts = [line.menu]
         closed_to = final_action(line.closed) if line.closed is not None else None
         if isinstance(closed_to, GotoMenu):

@@ -184,7 +184,8 @@ class IvrSession:
         if line.hours is not None and line.closed is not None and not trusted:
             if not dialplan.hours[line.hours].is_open(self._context.at):
                 return self._closed_turn(line.closed, ())
-        return self._enter(line.menu, ())
+        # The line's "this call may be recorded" notice, before its first menu.
+        return self._enter(line.menu, line.recording_notice)
 
     def press(self, keys: str | None) -> Turn:
         """The caller pressed ``keys`` (one key in a menu, digits for an input), or nothing (None)."""

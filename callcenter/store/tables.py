@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -18,7 +19,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-__all__ = ["agent_events", "call_steps", "callbacks", "calls", "metadata"]
+__all__ = [
+    "agent_events",
+    "audit_log",
+    "call_steps",
+    "callbacks",
+    "calls",
+    "metadata",
+    "monitor_sessions",
+    "recordings",
+]
 
 metadata = MetaData()
 
@@ -108,4 +118,67 @@ callbacks = Table(
     Column("written_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("node", "callback_id", name="callbacks_node_callback_id_key"),
     Index("callbacks_status_idx", "node", "status"),
+)
+
+recordings = Table(
+    "recordings",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("node", String(64), nullable=False),
+    Column("recording_id", String(96), nullable=False),
+    Column("linkedid", String(64), nullable=False),
+    Column("agent", String(16), nullable=False),
+    Column("queue", String(40), nullable=False, server_default=""),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("retention_days", Integer, nullable=False),
+    Column("pauses", JSONB, nullable=False, server_default="[]"),
+    # Kept from purge whatever the retention: set and cleared by `callcenter recordings hold/release`.
+    Column("legal_hold", Boolean, nullable=False, server_default="false"),
+    Column("purged_at", DateTime(timezone=True)),
+    Column("written_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("node", "recording_id", name="recordings_node_recording_id_key"),
+    Index("recordings_node_linkedid_idx", "node", "linkedid"),
+    Index("recordings_started_at_idx", "started_at"),
+    Index("recordings_agent_started_at_idx", "agent", "started_at"),
+)
+
+monitor_sessions = Table(
+    "monitor_sessions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("node", String(64), nullable=False),
+    Column("session_id", String(96), nullable=False),
+    Column("supervisor", String(16), nullable=False),
+    Column("agent", String(16), nullable=False),
+    Column("via", String(8), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("modes", JSONB, nullable=False, server_default="[]"),
+    Column("calls", JSONB, nullable=False, server_default="[]"),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("written_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("node", "session_id", name="monitor_sessions_node_session_id_key"),
+    Index("monitor_sessions_agent_started_at_idx", "agent", "started_at"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("node", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", String(96), nullable=False),
+    Column("allowed", Boolean, nullable=False),
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("written_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("node", "at", "actor", "action", "target", name="audit_log_identity_key"),
+    Index("audit_log_at_idx", "at"),
 )

@@ -17,14 +17,25 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callcenter.records import AgentEvent, Callback, CallRecord, CallStep, CallUpdate, Record, record_from_json
-from callcenter.store.tables import agent_events, call_steps, callbacks, calls
+from callcenter.records import (
+    AgentEvent,
+    AuditEntry,
+    Callback,
+    CallRecord,
+    CallStep,
+    CallUpdate,
+    MonitorSession,
+    Record,
+    Recording,
+    record_from_json,
+)
+from callcenter.store.tables import agent_events, audit_log, call_steps, callbacks, calls, monitor_sessions, recordings
 
 __all__ = ["RecordWriter", "record_row"]
 
@@ -217,7 +228,40 @@ class RecordWriter:
         ]
         step_rows = [_step_row(r) for r in batch if isinstance(r, CallStep)]
         callback_rows = _latest_callbacks(batch)
+        recording_rows = list(
+            {(r.node, r.recording_id): _recording_row(r) for r in batch if isinstance(r, Recording)}.values()
+        )
+        monitor_rows = _latest_sessions(batch)
+        audit_rows = list(
+            {
+                (r.node, r.at, r.actor, r.action, r.target): _audit_row(r) for r in batch if isinstance(r, AuditEntry)
+            }.values()
+        )
         async with self._engine.begin() as connection:
+            if recording_rows:
+                # A replayed recording is the same file: nothing to change (a hold set since stays set).
+                await connection.execute(
+                    insert(recordings)
+                    .values(recording_rows)
+                    .on_conflict_do_nothing(constraint="recordings_node_recording_id_key")
+                )
+            if monitor_rows:
+                statement = insert(monitor_sessions).values(monitor_rows)
+                await connection.execute(
+                    statement.on_conflict_do_update(
+                        constraint="monitor_sessions_node_session_id_key",
+                        set_={
+                            name: statement.excluded[name]
+                            for name in monitor_rows[0]
+                            if name not in ("node", "session_id")
+                        },
+                        where=monitor_sessions.c.updated_at <= statement.excluded.updated_at,
+                    )
+                )
+            if audit_rows:
+                await connection.execute(
+                    insert(audit_log).values(audit_rows).on_conflict_do_nothing(constraint="audit_log_identity_key")
+                )
             if step_rows:
                 await connection.execute(
                     insert(call_steps).values(step_rows).on_conflict_do_nothing(constraint="call_steps_identity_key")
@@ -268,8 +312,50 @@ class RecordWriter:
         )
 
 
-def _identity(record: CallRecord | CallStep | Callback | CallUpdate) -> str:
-    return record.callback_id if isinstance(record, Callback) else record.linkedid
+def _identity(record: CallRecord | CallStep | Callback | CallUpdate | Recording | MonitorSession | AuditEntry) -> str:
+    if isinstance(record, Callback):
+        return record.callback_id
+    if isinstance(record, Recording):
+        return record.recording_id
+    if isinstance(record, MonitorSession):
+        return record.session_id
+    if isinstance(record, AuditEntry):
+        return f"{record.action}:{record.target}"
+    return record.linkedid
+
+
+def _recording_row(recording: Recording) -> dict[str, Any]:
+    row = {name: getattr(recording, name) for name in recording.__dataclass_fields__}
+    row["pauses"] = [list(span) for span in recording.pauses]
+    return row
+
+
+def _audit_row(entry: AuditEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in entry.__dataclass_fields__}
+
+
+_Versioned = TypeVar("_Versioned", Callback, MonitorSession)  # records whose rows keep their latest state
+
+
+def _latest(batch: Sequence[Record], kind: type[_Versioned]) -> list[_Versioned]:
+    """One record per row of ``kind`` (an upsert may not touch a row twice): the latest state of each."""
+    latest: dict[tuple[str, str], _Versioned] = {}
+    for record in batch:
+        if isinstance(record, kind):
+            key = (record.node, record.callback_id if isinstance(record, Callback) else record.session_id)
+            if key not in latest or latest[key].updated_at <= record.updated_at:
+                latest[key] = record
+    return list(latest.values())
+
+
+def _latest_sessions(batch: Sequence[Record]) -> list[dict[str, Any]]:
+    rows = []
+    for session in _latest(batch, MonitorSession):
+        row = {name: getattr(session, name) for name in session.__dataclass_fields__}
+        row["modes"] = [[mode, since.isoformat()] for mode, since in session.modes]
+        row["calls"] = list(session.calls)
+        rows.append(row)
+    return rows
 
 
 def _step_row(step: CallStep) -> dict[str, Any]:
@@ -288,13 +374,6 @@ def _step_row(step: CallStep) -> dict[str, Any]:
 
 
 def _latest_callbacks(batch: Sequence[Record]) -> list[dict[str, Any]]:
-    """One row per callback (an upsert may not touch a row twice), its latest state."""
-    latest: dict[tuple[str, str], Callback] = {}
-    for record in batch:
-        if isinstance(record, Callback):
-            key = (record.node, record.callback_id)
-            if key not in latest or latest[key].updated_at <= record.updated_at:
-                latest[key] = record
     return [
         {
             "node": c.node,
@@ -309,5 +388,5 @@ def _latest_callbacks(batch: Sequence[Record]) -> list[dict[str, Any]]:
             "line": c.line,
             "updated_at": c.updated_at,
         }
-        for c in latest.values()
+        for c in _latest(batch, Callback)
     ]

@@ -1,12 +1,13 @@
 """The aiohttp application of the HTTP API, and the one entry point that starts it inside `callcenter serve`.
 
-    runner = await start_web(settings, acd, dialplan, secrets.api_token)
+    runner = await start_web(settings, acd, dialplan, secrets.api_token, recordings=library)  # library optional
     ...
     await runner.cleanup()
 
-The app holds no resource of its own (the ACD service and the dialplan belong
-to the caller); its state is typed (``web.AppKey``) and there are no
-module-level singletons, so tests build as many apps as they like.
+The app holds no resource of its own (the ACD service, the dialplan, the
+recordings library's engine and audit writer belong to the caller); its state
+is typed (``web.AppKey``) and there are no module-level singletons, so tests
+build as many apps as they like.
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ from collections.abc import Callable
 from aiohttp import web
 
 from callcenter.calls.acd_service import AcdService
+from callcenter.calls.monitoring import MonitorDesk
+from callcenter.calls.recordings import RecordingDesk
 from callcenter.config import Settings
 from callcenter.dialplan.model import Dialplan
 from callcenter.errors import ConfigError
 from callcenter.web.agent_api import AgentActions, add_agent_routes
 from callcenter.web.auth import API_TOKEN, require_token
 from callcenter.web.json_io import json_errors
+from callcenter.web.live_call_api import add_live_call_routes
+from callcenter.web.recording_api import RecordingLibrary, add_recording_routes
 
 __all__ = ["create_app", "start_web"]
 
@@ -33,27 +38,45 @@ SHUTDOWN_GRACE = 5.0  # requests in progress (an action waits up to ~2 s for the
 
 
 def create_app(
-    acd: AcdService, dialplan: Callable[[], Dialplan], api_token: str, *, settle: float = 2.0
+    acd: AcdService,
+    dialplan: Callable[[], Dialplan],
+    api_token: str,
+    *,
+    settle: float = 2.0,
+    recordings: RecordingLibrary | None = None,
+    live_calls: tuple[RecordingDesk, MonitorDesk] | None = None,
 ) -> web.Application:
-    """The API's app: ``settle`` bounds how long an action waits for the ACD to confirm it."""
+    """The API's app: ``settle`` bounds how long an action waits for the ACD to confirm it; with ``recordings``,
+    the recordings library's routes too; with ``live_calls``, recording control and monitoring."""
     if not api_token:
         raise ConfigError("the HTTP API needs a non-empty api_token (generated into the run directory's secrets)")
     # json_errors is outermost: the 401s, 404s, 405s and 413s of everything inside come out as JSON.
     app = web.Application(middlewares=[json_errors, require_token], client_max_size=BODY_LIMIT)
     app[API_TOKEN] = api_token
     add_agent_routes(app, AgentActions(acd, dialplan, settle=settle))
+    if recordings is not None:
+        add_recording_routes(app, recordings)
+    if live_calls is not None:  # recording control and monitoring on calls going on
+        add_live_call_routes(app, *live_calls)
     return app
 
 
 async def start_web(
-    settings: Settings, acd: AcdService, dialplan: Callable[[], Dialplan], api_token: str
+    settings: Settings,
+    acd: AcdService,
+    dialplan: Callable[[], Dialplan],
+    api_token: str,
+    *,
+    recordings: RecordingLibrary | None = None,
+    live_calls: tuple[RecordingDesk, MonitorDesk] | None = None,
 ) -> web.AppRunner:
     """Serve the HTTP API on ``settings.http_host:http_port``; stop it with ``await runner.cleanup()``.
 
     ``dialplan`` returns the live dialplan (a ``LiveDialplan`` is such a callable); a reload reaches the
     ACD before any action asked for after it (``runner.addresses`` gives the bound address, useful with port 0).
     """
-    runner = web.AppRunner(create_app(acd, dialplan, api_token), shutdown_timeout=SHUTDOWN_GRACE)
+    app = create_app(acd, dialplan, api_token, recordings=recordings, live_calls=live_calls)
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE)
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.http_host, settings.http_port).start()

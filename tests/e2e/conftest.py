@@ -61,6 +61,7 @@ hours:
 # agent 1002, whom no other test logs in. The ACD takes queues and agents at start: they are set here.
 SALES_QUEUE_TIMERS = {"ring_timeout": 6, "max_wait": 15, "wrap_up": 3}
 NO_ANSWER_LIMIT_1002 = 1
+SUPERVISOR_PIN = "2468"
 
 
 def _short_routing_timers(directory: Path) -> None:
@@ -75,6 +76,10 @@ def _short_routing_timers(directory: Path) -> None:
     anchor = '  - extension: "1002"\n'
     assert anchor in agents.read_text(), f"no agent 1002 in {agents}"
     agents.write_text(agents.read_text().replace(anchor, f"{anchor}    no_answer_limit: {NO_ANSWER_LIMIT_1002}\n"))
+    # Supervisor 1901 monitors from the phone with a PIN (test_monitoring.py).
+    boss = '  - extension: "1901"\n'
+    assert boss in agents.read_text(), f"no supervisor 1901 in {agents}"
+    agents.write_text(agents.read_text().replace(boss, f'{boss}    pin: "{SUPERVISOR_PIN}"\n'))
 
 
 def prepare_dialplans(directory: Path) -> Path:

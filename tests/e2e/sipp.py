@@ -7,7 +7,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.dtmf import write_dtmf_pcap
+from tests.e2e.dtmf import key_times, write_dtmf_pcap
+from tests.e2e.media import EVENT_MS, write_media_pcap
 
 __all__ = ["CallScript", "SippResult", "run_sipp"]
 
@@ -51,11 +52,23 @@ class CallScript:
     # (pause in ms before the key: after the answer for the first, after the previous key's end for the others)
     keys: tuple[tuple[int, str], ...] = ()
     hang_up_after_ms: int | None = None  # after the last key's end; None: wait for the call center to hang up
+    # The caller's voice: a sine of tone_hz (A-law) from the answer on, for tone_seconds, the keys within it.
+    tone_hz: float | None = None
+    tone_seconds: float = 0.0
 
     def render(self, template: str, work_dir: Path, name: str) -> str:
         presses = ""
         length_ms = 0
-        if self.keys:
+        if self.tone_hz is not None:
+            pcap = work_dir / f"{name}-media.pcap"
+            first_pause = self.keys[0][0] if self.keys else 0
+            times = [(first_pause + at_ms, key) for at_ms, key in key_times(list(self.keys))]
+            write_media_pcap(pcap, tone_hz=self.tone_hz, seconds=self.tone_seconds, keys=times)
+            # One pcap from the answer on (no pause before it): the last key's end counted from the answer, so
+            # the hang-up comes at the same moment as with keys alone below.
+            length_ms = times[-1][0] + EVENT_MS if times else 0
+            presses = f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n'
+        elif self.keys:
             pcap = work_dir / f"{name}-dtmf.pcap"
             first_pause, _ = self.keys[0]
             length_ms = write_dtmf_pcap(pcap, list(self.keys))

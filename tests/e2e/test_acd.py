@@ -39,7 +39,9 @@ class DeskPhone:
         self.port = _free_port()
         self.work_dir = work_dir
 
-    def _run(self, scenario: str, service: str, timeout_s: int = 20, port: int | None = None) -> SippResult:
+    def _run(
+        self, scenario: str, service: str, timeout_s: int = 20, port: int | None = None, extra: tuple[str, ...] = ()
+    ) -> SippResult:
         return run_sipp(
             scenario,
             self.target,
@@ -48,7 +50,7 @@ class DeskPhone:
             self.work_dir,
             local_ip=PHONE,
             timeout_s=timeout_s,
-            extra=(*self.credentials, "-p", str(port or self.port)),
+            extra=(*self.credentials, "-p", str(port or self.port), *extra),
         )
 
     def register(self) -> None:
@@ -62,6 +64,22 @@ class DeskPhone:
 
     def answer_one_call(self, scenario: str = "phone_answer.xml") -> SippResult:
         return self._run(scenario, "answer", timeout_s=60)
+
+    def answer_and_talk(self, pcap: Path, talk_ms: int) -> SippResult:
+        """Answer one offer, play ``pcap`` (tests/e2e/media.py) as the voice, hang up ``talk_ms`` after answering."""
+        return self._run(
+            "phone_answer_play.xml", "answer", timeout_s=90, extra=("-key", "media_pcap", str(pcap), "-d", str(talk_ms))
+        )
+
+    def dial_and_stay(self, code: str, pcap: Path, talk_ms: int) -> SippResult:
+        """Dial ``code`` (e.g. *91001), play ``pcap`` (keys such as a PIN, a tone), hang up after ``talk_ms``."""
+        return self._run(
+            "phone_dial_and_stay.xml",
+            code,
+            timeout_s=90,
+            port=_free_port(),
+            extra=("-key", "media_pcap", str(pcap), "-d", str(talk_ms)),
+        )
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def test_sample_directory_loads() -> None:
 def test_sample_directory_merges_agents_from_their_own_file() -> None:
     dialplan = load_dialplan(SAMPLE_DIR)
     assert [agent.extension for agent in dialplan.agents] == ["1001", "1002", "1003"]
-    assert [supervisor.extension for supervisor in dialplan.supervisors] == ["1901"]
+    assert [supervisor.extension for supervisor in dialplan.supervisors] == ["1901", "1902"]
     assert all(person.password is None for person in dialplan.phones())
 
 

@@ -19,6 +19,7 @@ HOLIDAY = datetime(2027, 1, 3, 12, 0, tzinfo=MOSCOW)  # New Year holidays: both 
 NEW_YEARS_EVE = datetime(2026, 12, 31, 12, 0, tzinfo=MOSCOW)  # support open (short day), sales closed
 SUPPORT = "8 800 555-35-35"
 SALES = "88005553536"
+NOTICE = "  plays cc/recording-notice"  # the support line's recording notice, before its menu
 SUPPORT_MAIN = "menu support-main: plays cc/support-main; waits 5 s for a key of 1239"
 SUPPORT_ENGLISH = "menu support-english: plays cc/support-main; waits 5 s for a key of 12*"
 SALES_MAIN = "menu sales-main: plays cc/sales-main; waits 5 s for a key of 12*"
@@ -33,6 +34,7 @@ def test_full_walk_of_a_vip_caller_through_the_english_menu_and_an_input(sample:
     assert simulate(sample, SUPPORT, "+7 916 777-77-77", WEEKDAY, ["9", "1", "123", "1234567"]) == [
         "call to +78005553535 (Support line, ru) from +79167777777 at 2027-01-12 12:00+03:00",
         "  VIP caller: queue priority 10",
+        NOTICE,
         SUPPORT_MAIN,
         "  caller enters 9",
         SUPPORT_ENGLISH,
@@ -51,6 +53,7 @@ def test_full_walk_of_a_vip_caller_through_the_english_menu_and_an_input(sample:
 def test_back_from_the_english_menu_and_voicemail(sample: Dialplan) -> None:
     assert simulate(sample, "+78005553535", None, WEEKDAY, ["9", "*", "3"]) == [
         "call to +78005553535 (Support line, ru) from an unknown caller at 2027-01-12 12:00+03:00",
+        NOTICE,
         SUPPORT_MAIN,
         "  caller enters 9",
         SUPPORT_ENGLISH,
@@ -117,6 +120,7 @@ def test_support_line_on_a_holiday_tells_the_caller_it_is_closed(sample: Dialpla
 def test_whitelisted_caller_gets_through_on_a_holiday(sample: Dialplan) -> None:
     assert simulate(sample, SUPPORT, "+7 916 000-00-01", HOLIDAY, ["2"]) == [
         "call to +78005553535 (Support line, ru) from +79160000001 at 2027-01-03 12:00+03:00",
+        NOTICE,
         SUPPORT_MAIN,
         "  caller enters 2",
         "  plays cc/connecting",
@@ -133,7 +137,7 @@ def test_sales_line_closed_on_new_years_eve_takes_a_voice_message(sample: Dialpl
 
 
 def test_support_line_is_open_on_new_years_eve_short_day(sample: Dialplan) -> None:
-    assert simulate(sample, SUPPORT, None, NEW_YEARS_EVE, [])[1] == SUPPORT_MAIN
+    assert simulate(sample, SUPPORT, None, NEW_YEARS_EVE, [])[1] == NOTICE, SUPPORT_MAIN
     after_hours = NEW_YEARS_EVE.replace(hour=16)
     assert simulate(sample, SUPPORT, None, after_hours, [])[1:] == ["  plays cc/closed", "ends: closed"]
 
@@ -148,6 +152,7 @@ def test_unknown_number_is_refused_before_answer(sample: Dialplan, dialled: str)
 def test_keys_running_out_leave_the_caller_in_the_menu(sample: Dialplan) -> None:
     assert simulate(sample, SUPPORT, None, WEEKDAY, ["1"]) == [
         "call to +78005553535 (Support line, ru) from an unknown caller at 2027-01-12 12:00+03:00",
+        NOTICE,
         SUPPORT_MAIN,
         "  caller enters 1",
         "menu support-main: plays cc/enter-order; waits 10 s for up to 10 digits for 'order_number'",
@@ -157,6 +162,7 @@ def test_keys_running_out_leave_the_caller_in_the_menu(sample: Dialplan) -> None
 
 def test_no_keys_at_all_leave_the_caller_at_the_first_menu(sample: Dialplan) -> None:
     assert simulate(sample, SUPPORT, None, WEEKDAY, [])[1:] == [
+        NOTICE,
         SUPPORT_MAIN,
         "  (no more keys given: the caller is still in the menu)",
     ]
