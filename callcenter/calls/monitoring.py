@@ -21,6 +21,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -209,7 +210,8 @@ class MonitorDesk:
             end = self._clock()
             self._submit(replace(live.session, ended_at=end, updated_at=end))
             log.info("supervisor %s stopped monitoring agent %s (session %s)", supervisor, agent, session_id)
-        await channel.set_variable("CC_DONE", "1")
+        with suppress(AgiHangupError):  # ChanSpy ends when the supervisor hangs up: usually nobody is left
+            await channel.set_variable("CC_DONE", "1")
 
     # --- AMI -------------------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from callcenter.acd.events import (
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 _POLL = 0.5  # seconds between looks at the inbox while the music plays
 _DIAL_MAX = 4 * 3600.0  # a Dial lasts as long as the conversation
 _MAX_HOPS = 5  # overflow from queue to queue at most this often
+_TRANSFER_LATE_MAX = 30.0  # seconds a transfer reported after the agent's part ended is still placed there
 _DIAL_FAILURES = {"NOANSWER": "no_answer", "BUSY": "busy", "CHANUNAVAIL": "unreachable", "CONGESTION": "unreachable"}
 
 
@@ -125,6 +126,8 @@ class QueueWaiting:
         self._node = node
         self._callbacks = callbacks
         self._live: dict[str, list[tuple[str, QueueVisit]]] = {}  # linkedid -> (contact, visit) waiting or talking
+        self._late: dict[str, tuple[str, str, str]] = {}  # linkedid -> a transfer no session matched
+        self._finished: dict[str, tuple[str, str, datetime]] = {}  # linkedid -> queue, agent, end of a talk
 
     def transferred(self, linkedid: str, agent: str, kind: str, target: str) -> bool:
         """Hook for calls/transfers.py: ``agent`` transferred the call (``kind`` blind or attended) to ``target``.
@@ -144,6 +147,26 @@ class QueueWaiting:
             self._talk_ended(contact, visit)
             return True
         return False
+
+    def transferred_elsewhere(self, linkedid: str, agent: str, kind: str, target: str) -> tuple[str, datetime] | None:
+        """Hook for calls/transfers.py: a transfer of the call that no session matched (``transferred``
+        said False; the transfer's step and record update are written by the caller).
+
+        A session of the call still going on writes its record at its end, after any update sent now: it
+        takes the transfer then. When the agent's part of the call ended moments ago (the transfer took
+        the caller out of the Dial before AMI told of it), the queue and the moment for the transfer's
+        step: just before that end, where it belongs.
+        """
+        sessions = self._live.get(linkedid, [])
+        if sessions:
+            on_line = [self._acd.answered_by(contact) for contact, _ in sessions]
+            log.info("call %s: transfer by %s noted for its session (on the line: %s)", linkedid, agent, on_line)
+            self._late[linkedid] = (agent, kind, target)
+        finished = self._finished.pop(linkedid, None)
+        if finished is None or finished[1] != agent:
+            return None
+        queue, _, ended = finished
+        return queue, ended - timedelta(milliseconds=1)
 
     async def hand_on(self, channel: AgiChannel, visit: QueueVisit) -> None:
         """After ``wait``: give the call to extensions.conf where the overflow sends it, or hang up."""
@@ -267,6 +290,11 @@ class QueueWaiting:
             raise
         finally:
             self._acd.leave(contact, uniqueid)
+            late = self._late.pop(visit.linkedid or contact, None)
+            if late is not None and visit.outcome is not Outcome.TRANSFERRED:
+                transferrer, kind, target = late
+                visit.outcome, visit.reason, visit.destination = Outcome.TRANSFERRED, kind, target
+                visit.agent = visit.agent or transferrer
             live[:] = [(other, seen) for other, seen in live if seen is not visit]
             if not live:
                 self._live.pop(visit.linkedid or contact, None)
@@ -339,8 +367,16 @@ class QueueWaiting:
             self._step(contact, StepKind.CONNECTED, visit, at=answered_at, agent=answered_by, seconds=waited)
 
     def _talk_ended(self, contact: str, visit: QueueVisit) -> None:
-        talk = (self._clock() - visit.connected_at).total_seconds() if visit.connected_at else None
-        self._step(contact, StepKind.ENDED, visit, agent=visit.agent, seconds=talk)
+        now = self._clock()
+        talk = (now - visit.connected_at).total_seconds() if visit.connected_at else None
+        self._step(contact, StepKind.ENDED, visit, at=now, agent=visit.agent, seconds=talk)
+        # A transfer AMI reports a moment later is placed just before this end (transferred_elsewhere).
+        self._finished[visit.linkedid or contact] = (visit.queue, visit.agent, now)
+        while self._finished:
+            oldest = next(iter(self._finished))
+            if (now - self._finished[oldest][2]).total_seconds() < _TRANSFER_LATE_MAX:
+                break
+            del self._finished[oldest]
 
     async def _announce(
         self,

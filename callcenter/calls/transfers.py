@@ -108,8 +108,14 @@ def parse_transfer(event: Mapping[str, Any]) -> Transfer | None:
         exten, context = _local_target(field("TransferTargetChannel"))
         if not exten:
             exten, context = _local_target(field("LocalOneChannel"))
-        if not exten:
-            exten, context = field("SecondTransfererExten"), field("SecondTransfererContext")
+        if not exten and field("SecondTransfererContext") == TRANSFER_CONTEXT:
+            exten, context = field("SecondTransfererExten"), TRANSFER_CONTEXT
+        # The consultation's Local channel optimized away once the target answered (DestType Bridge: no
+        # target channel in the event at all): the target is whom the agent's phone was last connected to,
+        # dialled from the transfer context (the only one a queue call's agent transfers from).
+        target = endpoint_of(field("TransferTargetChannel")) or field("SecondTransfererConnectedLineNum")
+        if not exten and target.lstrip("+*").isdigit():
+            exten, context = target, TRANSFER_CONTEXT
         return Transfer(
             kind="attended",
             linkedid=field("TransfereeLinkedid") or field("OrigTransfererLinkedid"),
@@ -167,7 +173,12 @@ class TransferDesk:
         if transfer is None:
             return
         if not transfer.ok or transfer.context != TRANSFER_CONTEXT or not transfer.linkedid:
-            log.info("transfer not followed (%s): %s", "failed" if not transfer.ok else "not an agent's", transfer)
+            log.info(
+                "transfer not followed (%s): %s; %s",
+                "failed" if not transfer.ok else "not an agent's",
+                transfer,
+                {key: value for key, value in event.items() if "Transfer" in key or key in ("Result", "DestType")},
+            )
             return
         target = describe_target(transfer.exten, self._dialplan())
         log.info("call %s: agent %s made a %s transfer to %s", transfer.linkedid, transfer.agent, transfer.kind, target)
@@ -184,11 +195,16 @@ class TransferDesk:
             asyncio.get_running_loop().call_later(_RECORD_SETTLES, self._submit, update)
             return
         # The caller's session had ended already (a blind transfer takes the caller out of the Dial at
-        # once, and the session may hear of it before AMI does): the record is amended.
+        # once, and the session may hear of it before AMI does): the record is amended. Or a session of the
+        # call goes on without the agent on its line as the ACD knows it: it takes the transfer at its end.
+        placed = self._queues.transferred_elsewhere(transfer.linkedid, transfer.agent, transfer.kind, target)
         now = self._clock()
+        queue, at = placed or ("", now)
         detail = f"{transfer.kind}:{target}"
         self._submit(
-            CallStep(self._node, transfer.linkedid, now, StepKind.TRANSFERRED, agent=transfer.agent, detail=detail)
+            CallStep(
+                self._node, transfer.linkedid, at, StepKind.TRANSFERRED, queue, agent=transfer.agent, detail=detail
+            )
         )
         update = CallUpdate(
             self._node,

@@ -225,7 +225,10 @@ def service(stack: Stack) -> Iterator[ServiceProcess]:
     process.wait_for(r"AMI connected", timeout=30)
     process.wait_for(r"FastAGI listening")
     yield process
-    assert process.stop() == 0, process.output[-3000:]
+    status = process.stop()
+    # The whole log of the run, for a failure the last lines of an assertion do not explain.
+    (RUN_DIR / "service-output.log").write_text(process.output + "\n")
+    assert status == 0, process.output[-3000:]
 
 
 @pytest.fixture

@@ -56,6 +56,23 @@ def test_an_attended_transfer_without_a_local_target_falls_back_to_the_second_tr
     assert transfer is not None and (transfer.exten, transfer.context) == ("1003", "cc-agent-transfer")
 
 
+def test_an_attended_transfer_whose_local_channel_was_optimized_away_names_the_target_phone() -> None:
+    # As seen from Asterisk 22 when the target answered before the agent hung up: no Local channel left.
+    event = {**ATTENDED, "TransferTargetChannel": "PJSIP/1003-0000000a", "SecondTransfererExten": ""}
+    transfer = parse_transfer(event)
+    assert transfer is not None and (transfer.exten, transfer.context) == ("1003", "cc-agent-transfer")
+    other = {**event, "TransferTargetChannel": "PJSIP/carrier-0000000b"}  # not a desk phone: not guessed
+    assert parse_transfer(other) == Transfer("attended", "vm-1795473429.8", "1001", "", "", True)
+
+
+def test_an_attended_transfer_merging_two_bridges_names_whom_the_agent_was_connected_to() -> None:
+    # DestType Bridge, as Asterisk 22 sends it when the Local channel is gone: no TransferTarget fields.
+    event = {key: value for key, value in ATTENDED.items() if key != "TransferTargetChannel"}
+    event.update(DestType="Bridge", SecondTransfererExten="", SecondTransfererConnectedLineNum="1003")
+    transfer = parse_transfer(event)
+    assert transfer == Transfer("attended", "vm-1795473429.8", "1001", "1003", "cc-agent-transfer", True)
+
+
 def test_a_failed_transfer_is_marked_and_other_events_are_not_transfers() -> None:
     failed = parse_transfer({**BLIND, "Result": "Fail"})
     assert failed is not None and not failed.ok
