@@ -37,11 +37,12 @@ from callcenter.dialplan.model import Dialplan
 from callcenter.errors import ConfigError
 from callcenter.ivr.prompts import PromptResolver
 from callcenter.live_dialplan import LiveDialplan
-from callcenter.records import AgentEvent, Callback, CallbackStatus, Record
+from callcenter.records import AgentEvent, Callback, CallbackStatus, CallStep, Record
 from callcenter.sounds import shipped_prompts
 from callcenter.store import schema
 from callcenter.store.queries import last_agent_states, open_callbacks
 from callcenter.store.writer import RecordWriter
+from callcenter.web.metrics import LiveSources, ServiceMetrics, start_metrics
 from callcenter.web.recording_api import RecordingLibrary
 from callcenter.web.server import start_web
 
@@ -191,6 +192,14 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     engine = create_async_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 3})
     writer = RecordWriter(engine, settings.spool_dir)
     writer.recover()
+    metrics = ServiceMetrics()
+
+    def journal(record: Record) -> None:
+        """Every record to the writer; call steps counted for the metrics on the way."""
+        writer.submit(record)
+        if isinstance(record, CallStep):
+            metrics.step(record)
+
     prompts = PromptResolver(settings.sounds_dir, IN_ROOT_SOUNDS)
     acd = AcdService(*acd_rules(dialplan.current))
 
@@ -216,9 +225,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         settings.recordings_dir,
         settings.recording_format,
     )
-    waiting = QueueWaiting(acd, prompts, lambda: datetime.now(UTC), writer.submit, settings.node, callbacks, recordings)
-    live_calls = LiveCalls(acd, writer.submit, settings.node)
-    holds = HoldWatch(writer.submit, settings.node)
+    waiting = QueueWaiting(acd, prompts, lambda: datetime.now(UTC), journal, settings.node, callbacks, recordings)
+    live_calls = LiveCalls(acd, journal, settings.node)
+    holds = HoldWatch(journal, settings.node)
     flow = InboundCallFlow(
         dialplan=dialplan,
         prompts=prompts,
@@ -233,12 +242,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         settings.node,
         recordings.queue_of,
     )
-    transfers = TransferDesk(dialplan, waiting, writer.submit, settings.node)  # agents' transfers, the record follows
+    transfers = TransferDesk(dialplan, waiting, journal, settings.node)  # agents' transfers, the record follows
     routes: dict[str, AgiHandler] = {
         "inbound": flow,
         "agent": AgentCodes(dialplan, acd),
         "callback": callbacks,
-        "requeue": RequeueFlow(dialplan, waiting, acd, writer.submit, settings.node),
+        "requeue": RequeueFlow(dialplan, waiting, acd, journal, settings.node),
         "transfer": transfers,
         "monitor": monitoring,
     }
@@ -265,7 +274,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         else:
             _on_ami_event(event)
 
-    agi = AgiServer(route, settings.agi_host, settings.agi_port)
+    agi = AgiServer(route, settings.agi_host, settings.agi_port, observe=metrics.agi_command)
     ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username, secrets.ami_secret, on_ami_event)
     presence = PresencePublisher(ami, [agent.extension for agent in dialplan.current.agents])
     asterisk_sync = _AsteriskSync(settings, ami)
@@ -300,6 +309,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         settings, acd, dialplan, secrets.api_token, recordings=library, live_calls=(recordings, monitoring)
     )
     await control.start()
+    metrics.add_live(
+        LiveSources(acd.queue_waits, lambda: dict(acd.agent_states), lambda: writer.pending, writer.lag,
+                    lambda: ami.reconnects)
+    )  # fmt: skip
+    metrics_web = await start_metrics(metrics, settings.metrics_host, settings.metrics_port)
     ami.start()
     try:
         async with asyncio.TaskGroup() as tasks:
@@ -325,6 +339,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             log.info("stopping: finishing calls in progress")
             await control.close()
             await web_api.cleanup()  # requests in flight get a few seconds
+            await metrics_web.cleanup()
             await agi.close()
             ami.close()
             for helper in helpers:

@@ -47,6 +47,8 @@ class Settings:
     agi_port: int = 4573
     http_host: str = "127.0.0.1"  # the HTTP API (and the web UI to come)
     http_port: int = 8080
+    metrics_host: str = "127.0.0.1"  # /metrics and /health, without log-in: may bind where Prometheus reaches
+    metrics_port: int = 9464
     pg_port: int = 5433
     database_url: str = ""  # empty: the private cluster under run_dir
     log_level: str = "INFO"

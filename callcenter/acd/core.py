@@ -249,6 +249,17 @@ class Acd:
     def waiting(self, queue: str) -> int:
         return self._queue(queue).waiting_count
 
+    def queue_names(self) -> list[str]:
+        return list(self._queues)
+
+    def longest_waits(self, now: float) -> dict[str, float]:
+        """Per queue with someone waiting: the longest wait so far, in seconds (from the place in line). O(contacts)."""
+        oldest: dict[str, float] = {}
+        for contact in self._contacts.values():
+            if contact.phase is _Phase.WAITING:
+                oldest[contact.queue] = min(oldest.get(contact.queue, now), contact.since)
+        return {queue: now - since for queue, since in oldest.items()}
+
     def waiting_contacts(self) -> list[str]:
         return [contact.contact for contact in self._contacts.values() if contact.phase is _Phase.WAITING]
 

@@ -66,6 +66,11 @@ class AcdService:
         """New rules from a dialplan reload; a bad one is logged by the consumer and changes nothing."""
         self.post(RulesChanged(self.now(), tuple(queues), tuple(agents)))
 
+    def queue_waits(self) -> dict[str, tuple[int, float]]:
+        """Per queue: callers waiting now and the longest wait so far (seconds), for metrics and the wallboard."""
+        longest = self._core.longest_waits(self.now())
+        return {queue: (self._core.waiting(queue), longest.get(queue, 0.0)) for queue in self._core.queue_names()}
+
     def join(self, contact: str, uniqueid: str) -> asyncio.Queue[Delivery]:
         """The inbox of a caller about to wait: offers and overflows for it arrive here."""
         inbox: asyncio.Queue[Delivery] = asyncio.Queue()

@@ -84,12 +84,17 @@ class RecordWriter:
         self._wake = asyncio.Event()
         self._closing = False
         self._outage_since: float | None = None
+        self._pending_since: float | None = None  # when the oldest record not yet written was submitted
         self.written = 0
 
     @property
     def pending(self) -> int:
         """Records not yet in PostgreSQL."""
         return len(self._pending)
+
+    def lag(self) -> float:
+        """Seconds the oldest record not yet in PostgreSQL has waited (0 when all are written)."""
+        return time.monotonic() - self._pending_since if self._pending and self._pending_since is not None else 0.0
 
     def spooled(self) -> list[Record]:
         """Records not yet in PostgreSQL, oldest first (callbacks pending at a restart are among them)."""
@@ -111,6 +116,7 @@ class RecordWriter:
                     log.error("%s:%d: unreadable spooled record skipped (%s)", path, number, error)
             self._sealed.append(path)
         if recovered:
+            self._pending_since = time.monotonic()
             log.warning("replaying %d call records spooled by an earlier run", recovered)
             self._wake.set()
         return recovered
@@ -126,6 +132,8 @@ class RecordWriter:
         line = {"kind": "call", **record.to_json()} if isinstance(record, CallRecord) else record.to_json()
         self._segment.write(json.dumps(line, ensure_ascii=False) + "\n")
         self._segment.flush()
+        if not self._pending:
+            self._pending_since = time.monotonic()
         self._pending.append(record)
         self._wake.set()
 
@@ -182,6 +190,8 @@ class RecordWriter:
             return False
         del self._pending[: len(records)]
         self.written += len(records)
+        # What is left was submitted during this flush: its wait starts about now.
+        self._pending_since = time.monotonic() if self._pending else None
         if self._outage_since is not None:
             log.warning(
                 "PostgreSQL is back after %.0f s; spooled call records written", time.monotonic() - self._outage_since

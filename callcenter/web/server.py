@@ -29,7 +29,7 @@ from callcenter.web.json_io import json_errors
 from callcenter.web.live_call_api import add_live_call_routes
 from callcenter.web.recording_api import RecordingLibrary, add_recording_routes
 
-__all__ = ["create_app", "start_web"]
+__all__ = ["create_app", "listen", "start_web"]
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +76,22 @@ async def start_web(
     ACD before any action asked for after it (``runner.addresses`` gives the bound address, useful with port 0).
     """
     app = create_app(acd, dialplan, api_token, recordings=recordings, live_calls=live_calls)
-    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE)
+    runner = await listen(app, settings.http_host, settings.http_port, "HTTP", SHUTDOWN_GRACE)
+    host, port = runner.addresses[0][:2]
+    log.info("HTTP API listening on http://%s:%d/api/", host, port)
+    return runner
+
+
+async def listen(app: web.Application, host: str, port: int, setting: str, shutdown: float) -> web.AppRunner:
+    """Run ``app`` on ``host:port``; a port that cannot be had is a ConfigError naming CALLCENTER_<setting>_*."""
+    runner = web.AppRunner(app, shutdown_timeout=shutdown)
     await runner.setup()
     try:
-        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+        await web.TCPSite(runner, host, port).start()
     except OSError as error:
         await runner.cleanup()
         raise ConfigError(
-            f"HTTP API cannot listen on {settings.http_host}:{settings.http_port} ({error.strerror or error}); "
-            "set CALLCENTER_HTTP_HOST / CALLCENTER_HTTP_PORT"
+            f"{setting} cannot listen on {host}:{port} ({error.strerror or error}); "
+            f"set CALLCENTER_{setting}_HOST / CALLCENTER_{setting}_PORT"
         ) from None
-    host, port = runner.addresses[0][:2]
-    log.info("HTTP API listening on http://%s:%d/api/", host, port)
     return runner

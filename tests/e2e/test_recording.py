@@ -185,6 +185,16 @@ def test_a_support_call_is_recorded_in_stereo_with_a_pause_typed_on_the_agents_k
     assert present(after) == {("left", CALLER_HZ), ("right", AGENT_HZ)}, after
     assert max(during.values()) < SILENCE, during
 
+    # The service's metrics counted the call (offered, answered) and timed its AGI commands.
+    with urllib.request.urlopen(f"http://{settings.metrics_host}:{settings.metrics_port}/metrics", timeout=10) as page:
+        exposition = page.read().decode()
+    counted = dict(
+        line.rsplit(" ", 1) for line in exposition.splitlines() if line.startswith("callcenter_calls_total{")
+    )
+    assert float(counted['callcenter_calls_total{event="answered",queue="support"}']) >= 1, counted
+    assert float(counted['callcenter_calls_total{event="offered",queue="support"}']) >= 1, counted
+    assert 'callcenter_agi_command_seconds_count{command="EXEC"}' in exposition
+
 
 def test_a_sales_call_is_recorded_on_demand_started_over_the_api_and_stopped_by_the_agents_key(
     agents: Agents, api: Api, settings: Settings, target: tuple[str, int], sipp_dir: Path

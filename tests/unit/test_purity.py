@@ -23,6 +23,10 @@ PURE_MODULES = [
     "callcenter.ivr.interpreter",
     "callcenter.ivr.simulator",
     "callcenter.records",
+    "callcenter.recordings.policy",
+    "callcenter.kpi.erlang",
+    "callcenter.kpi.contacts",
+    "callcenter.kpi.measures",
 ]
 FORBIDDEN = ["asyncio", "aiohttp", "panoramisk", "sqlalchemy", "psycopg"]
 

@@ -1,0 +1,1 @@
+"""KPI formulas and interval rollup math: pure, no I/O."""
