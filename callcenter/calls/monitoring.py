@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -122,9 +122,7 @@ class MonitorDesk:
             raise MonitorError(403, f"supervisor {supervisor} may not monitor agent {agent} (not in their queues)")
         session_id = self._new_id()
         self._pending[session_id] = _Pending(supervisor, agent, mode, actor)
-        task = asyncio.create_task(self._ring(session_id, supervisor, agent, mode), name=f"monitor-{session_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._ring(session_id, supervisor, agent, mode), f"monitor-{session_id}")
         return session_id
 
     async def _ring(self, session_id: str, supervisor: str, agent: str, mode: str) -> None:
@@ -142,10 +140,8 @@ class MonitorDesk:
         try:
             await self._originate(action, _RING_SUPERVISOR + 10)
         except AmiActionError as error:
+            # Not answered: the request is dropped (answered, the flow takes it from _pending itself).
             log.warning("monitoring session %s: supervisor %s's phone not reached (%s)", session_id, supervisor, error)
-        finally:
-            # Answered, the flow has taken the request (it runs before the answer is reported); or never will.
-            await asyncio.sleep(5)
             self._pending.pop(session_id, None)
 
     # --- the FastAGI flow ----------------------------------------------------------------------------------
@@ -255,7 +251,11 @@ class MonitorDesk:
             # u: exactly this channel; w: whisper; q: quiet; E: done when the beep's channel hangs up.
             "Data": f"{agent_channel},uwqE",
         }
-        task = asyncio.create_task(self._send_notice(action), name="monitor-notice")
+        self._spawn(self._send_notice(action), "monitor-notice")
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``work`` on its own, keeping a reference to its task until it is done."""
+        task = asyncio.create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -38,7 +38,7 @@ from panoramisk.message import Message
 from callcenter.asterisk.ami import AmiActionError
 from callcenter.dialplan.model import Dialplan
 from callcenter.errors import CallcenterError
-from callcenter.recordings.policy import RecordingPlan, plan_for, policy_for, storage_path
+from callcenter.recordings.policy import DEFAULT_RETENTION_DAYS, RecordingPlan, plan_for, policy_for, storage_path
 from callcenter.records import Recording
 
 __all__ = ["RAW_BYTES_PER_SECOND", "RecordingActionError", "RecordingDesk"]
@@ -124,7 +124,7 @@ class RecordingDesk:
     def plan_offer(self, caller_uniqueid: str, linkedid: str, queue: str, line: str | None) -> str:
         """Before an offer's Dial: the recording id to start at the answer, or "" (not recorded at once)."""
         plan = plan_for(policy_for(self._dialplan(), queue, line), linkedid)
-        recording_id = f"{linkedid}-{time.time_ns() // 1_000_000}" if plan.record else ""
+        recording_id = _new_recording_id(linkedid) if plan.record else ""
         offer = _Offer(linkedid, queue, plan, recording_id)
         previous = self._offers.pop(caller_uniqueid, None)
         if previous is not None:
@@ -211,7 +211,7 @@ class RecordingDesk:
             raise RecordingActionError(
                 "not_allowed", f"queue {leg.offer.queue}'s policy does not let calls be recorded on demand"
             )
-        recording_id = f"{leg.offer.linkedid}-{time.time_ns() // 1_000_000}"
+        recording_id = _new_recording_id(leg.offer.linkedid)
         raw, done = self._in_root / f"{recording_id}.raw", self._in_root / f"{recording_id}.done"
         await self._act({"Action": "MixMonitor", "Channel": leg.channel, "File": str(raw), "Options": "bD",
                          "Command": f"/bin/touch {done}"})  # fmt: skip
@@ -364,7 +364,7 @@ class RecordingDesk:
             log.warning("recording %s has no audio (the call ended at once, or MixMonitor failed)", recording_id)
             _remove(leftovers)
             return False
-        meta = _read_sidecar(sidecar_path, recording_id, self._node, self._clock)
+        meta = _read_sidecar(sidecar_path, recording_id, self._node)
         seconds = size / RAW_BYTES_PER_SECOND
         pauses = [(float(start), float(end)) for start, end in meta["pauses"]]
         if meta.get("paused_from") is not None:
@@ -399,23 +399,28 @@ class RecordingDesk:
         return True
 
 
-def _read_sidecar(path: Path, recording_id: str, node: str, clock: Callable[[], datetime]) -> dict[str, Any]:
+def _new_recording_id(linkedid: str) -> str:
+    """The call's linkedid and the milliseconds now: one per agent's part, and the call readable from it."""
+    return f"{linkedid}-{time.time_ns() // 1_000_000}"
+
+
+def _read_sidecar(path: Path, recording_id: str, node: str) -> dict[str, Any]:
     try:
         data: dict[str, Any] = json.loads(path.read_text())
         return data
     except (OSError, ValueError):
         # The service stopped before it saw the start: what the id and the file tell.
         log.error("recording %s has no readable sidecar; its agent and queue are unknown", recording_id)
-        modified = datetime.fromtimestamp(path.with_suffix(".raw").stat().st_mtime, UTC)
-        seconds = path.with_suffix(".raw").stat().st_size / RAW_BYTES_PER_SECOND
+        raw = path.with_suffix(".raw").stat()
+        ended = datetime.fromtimestamp(raw.st_mtime, UTC)
         return {
             "node": node,
             "linkedid": recording_id.rpartition("-")[0],
             "agent": "",
             "queue": "",
             "reason": "unknown",
-            "retention_days": 90,
-            "started_at": (modified - timedelta(seconds=seconds)).isoformat(),
+            "retention_days": DEFAULT_RETENTION_DAYS,
+            "started_at": (ended - timedelta(seconds=raw.st_size / RAW_BYTES_PER_SECOND)).isoformat(),
             "pauses": [],
         }
 
