@@ -7,10 +7,10 @@ PYTHON ?= python3
 ASTERISK_ROOT ?= /var/cache/callcenter/asterisk-root
 export CALLCENTER_ASTERISK_ROOT := $(ASTERISK_ROOT)
 
-APT_PACKAGES := postgresql sip-tester debootstrap espeak-ng sox python3-venv util-linux procps iproute2
+APT_PACKAGES := postgresql sip-tester debootstrap espeak-ng sox python3-venv util-linux procps iproute2 chromium
 BIN := $(VENV)/bin
 
-.PHONY: run test deps apt venv asterisk sounds db lint typecheck clean help bench
+.PHONY: run test deps apt venv asterisk sounds db lint typecheck clean help bench bench-acd bench-reports
 
 help:
 	@echo "make run   - install what is missing and start the call center (Ctrl-C stops it)"
@@ -54,13 +54,19 @@ db: venv
 sounds: venv
 	$(BIN)/callcenter sounds
 
-# The routing benchmark: the ACD core against a naive full-scan router (figures in bench/README.md).
-bench: venv
+# The benchmarks (figures in bench/README.md): the ACD core against a naive full-scan router (~40 s), and
+# reports over 10 M generated calls (the first run loads them, ~40 min; later runs reuse them, ~5 min).
+bench: bench-acd bench-reports
+
+bench-acd: venv
 	$(BIN)/python -m bench.acd_bench
 
+bench-reports: venv
+	$(BIN)/python -m bench.reports_bench $(BENCH_ARGS)
+
 lint: venv
-	$(BIN)/ruff check callcenter tests
-	$(BIN)/ruff format --check callcenter tests
+	$(BIN)/ruff check callcenter tests bench
+	$(BIN)/ruff format --check callcenter tests bench
 	$(BIN)/mypy
 
 clean:

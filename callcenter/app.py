@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from contextlib import suppress
-from datetime import UTC, datetime
-from pathlib import PurePosixPath
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from panoramisk.message import Message
 from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from callcenter.acd.events import AgentLoggedIn, AgentPaused, AgentState, AgentStateChanged
 from callcenter.acd.setup import acd_rules
@@ -33,6 +35,7 @@ from callcenter.calls.resync import LiveCalls, RequeueFlow
 from callcenter.calls.transfers import TransferDesk
 from callcenter.config import Secrets, Settings
 from callcenter.control import ControlServer
+from callcenter.dialplan.loader import DialplanError, Problem, load_dialplan
 from callcenter.dialplan.model import Dialplan
 from callcenter.errors import ConfigError
 from callcenter.ivr.prompts import PromptResolver
@@ -41,10 +44,18 @@ from callcenter.records import AgentEvent, Callback, CallbackStatus, CallStep, R
 from callcenter.sounds import shipped_prompts
 from callcenter.store import schema
 from callcenter.store.queries import last_agent_states, open_callbacks
+from callcenter.store.rollups import maintain_rollups
 from callcenter.store.writer import RecordWriter
+from callcenter.web.admin_api import DialplanAdmin
+from callcenter.web.auth import WebAuth
 from callcenter.web.metrics import LiveSources, ServiceMetrics, start_metrics
 from callcenter.web.recording_api import RecordingLibrary
-from callcenter.web.server import start_web
+from callcenter.web.report_pages import ReportSource
+from callcenter.web.server import WebParts, start_web
+from callcenter.web.sessions import SessionStore
+from callcenter.web.user_store import FIRST_ADMIN, FIRST_ADMIN_FILE, ensure_first_admin
+from callcenter.web.wallboard import Wallboard
+from callcenter.web.wallboard_api import WallboardFeed, today_steps_async
 
 __all__ = ["serve"]
 
@@ -183,9 +194,63 @@ def _open_callbacks(url: str, node: str, spooled: list[Record]) -> list[Callback
     return list(latest.values())
 
 
+def _first_admin(url: str, run_dir: Path) -> None:
+    """No admin yet (a fresh install): make one with a random password, kept 0600 in the run directory."""
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.begin() as connection:
+            made = ensure_first_admin(connection, run_dir)
+    except (DBAPIError, OSError) as error:
+        log.error("web users not checked, PostgreSQL unreachable (%s)", str(error).splitlines()[0])
+        return
+    finally:
+        engine.dispose()
+    if made is not None:
+        log.warning(
+            "no web admin existed: user %r made with a random password in %s (`callcenter users first-password` "
+            "prints it; change it with `callcenter users passwd %s`)",
+            FIRST_ADMIN,
+            run_dir / FIRST_ADMIN_FILE,
+            FIRST_ADMIN,
+        )
+
+
+async def _seed_wallboard(feed: WallboardFeed, engine: AsyncEngine, node: str, zone: ZoneInfo) -> None:
+    """Today's figures so far, so a restart does not zero the wallboard."""
+    try:
+        async with engine.connect() as connection:
+            steps = await today_steps_async(connection, node, zone, datetime.now(UTC))
+    except (DBAPIError, OSError) as error:
+        log.error("wallboard starts without today's calls: PostgreSQL unreachable (%s)", str(error).splitlines()[0])
+        return
+    feed.seed(steps)
+    log.info("wallboard seeded with %d call step(s) of today", len(steps))
+
+
+def _call_of(recordings: RecordingDesk, agent: str) -> tuple[str, str] | None:
+    """The (linkedid, queue) of the queue call ``agent`` is on, from the live call legs, for the wallboard."""
+    state = recordings.state(agent)
+    return (str(state["linkedid"]), str(state["queue"])) if state is not None else None
+
+
+def _dialplan_check(directory: Path, shipped: Callable[[str, str], bool]) -> Callable[[], list[Problem]]:
+    def check() -> list[Problem]:
+        try:
+            load_dialplan(directory, shipped)
+        except DialplanError as error:
+            return list(error.problems)
+        return []
+
+    return check
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    shipped = shipped_prompts(settings.sounds_dir)
-    dialplan = LiveDialplan(settings.dialplan_dir, lambda language, name: (language, name) in shipped)
+    shipped_set = shipped_prompts(settings.sounds_dir)
+
+    def shipped(language: str, name: str) -> bool:
+        return (language, name) in shipped_set
+
+    dialplan = LiveDialplan(settings.dialplan_dir, shipped)
     secrets = Secrets.load(settings.run_dir, [phone.extension for phone in dialplan.current.phones()])
     url = settings.database_dsn(secrets)
     await asyncio.to_thread(_check_schema, url)
@@ -193,19 +258,22 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     writer = RecordWriter(engine, settings.spool_dir)
     writer.recover()
     metrics = ServiceMetrics()
+    prompts = PromptResolver(settings.sounds_dir, IN_ROOT_SOUNDS)
+    acd = AcdService(*acd_rules(dialplan.current))
+    zone = ZoneInfo(settings.web_timezone)
+    wallboard = WallboardFeed(Wallboard(zone), dialplan, acd.queue_waits, lambda: acd.agent_states)
 
     def journal(record: Record) -> None:
-        """Every record to the writer; call steps counted for the metrics on the way."""
+        """Every record to the writer; call steps counted for the metrics and shown on the wallboard on the way."""
         writer.submit(record)
         if isinstance(record, CallStep):
             metrics.step(record)
-
-    prompts = PromptResolver(settings.sounds_dir, IN_ROOT_SOUNDS)
-    acd = AcdService(*acd_rules(dialplan.current))
+            wallboard.step(record)
 
     def on_agent_state(change: AgentStateChanged) -> None:
         writer.submit(AgentEvent(settings.node, change.agent, str(change.state), change.reason, datetime.now(UTC)))
         presence.agent_state_changed(change)  # made below with the AMI client; acd.run() starts after both
+        wallboard.agent_state(change)
 
     acd.on_agent_state = on_agent_state
     await asyncio.to_thread(_restore_agents, acd, url, settings.node, {a.extension for a in dialplan.current.agents})
@@ -235,6 +303,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         node=settings.node,
         queues=waiting,
     )
+    wallboard.current_call = lambda agent: _call_of(recordings, agent)
     monitoring = MonitorDesk(
         dialplan,
         lambda action, timeout: ami.originate(action, timeout),
@@ -305,8 +374,21 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
     await agi.start()
     library = RecordingLibrary(engine, settings.recordings_dir, writer.submit, settings.node)
+    await asyncio.to_thread(_first_admin, url, settings.run_dir)
+    await _seed_wallboard(wallboard, engine, settings.node, zone)
+    sessions = SessionStore(
+        engine, timedelta(seconds=settings.web_session_idle), timedelta(seconds=settings.web_session_lifetime)
+    )
+    parts = WebParts(
+        auth=WebAuth(sessions, engine, settings.web_cookie_secure),
+        wallboard=wallboard,
+        admin=DialplanAdmin(
+            dialplan, lambda: dialplan.version, _dialplan_check(settings.dialplan_dir, shipped), dialplan.reload
+        ),
+        reports=ReportSource(engine, settings.web_timezone, lambda: datetime.now(UTC)),
+    )
     web_api = await start_web(
-        settings, acd, dialplan, secrets.api_token, recordings=library, live_calls=(recordings, monitoring)
+        settings, acd, dialplan, secrets.api_token, recordings=library, live_calls=(recordings, monitoring), parts=parts
     )
     await control.start()
     metrics.add_live(
@@ -328,6 +410,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 tasks.create_task(recordings.run(), name="recordings"),
                 tasks.create_task(_resync_live_calls(ami, live_calls), name="live-call-resync"),
                 tasks.create_task(presence.run(), name="agent-presence"),
+                tasks.create_task(maintain_rollups(engine, lambda: dialplan.current), name="rollups"),
             ]
             log.info(
                 "callcenter serving node %s: %d number(s), %d agent(s)",

@@ -19,6 +19,8 @@ from sqlalchemy.exc import DBAPIError
 from callcenter.config import Secrets, Settings
 from callcenter.dialplan.model import Dialplan
 from callcenter.errors import CallcenterError
+from callcenter.report_cli import add_report_commands
+from callcenter.users_cli import add_users_commands
 
 if TYPE_CHECKING:
     from callcenter.store.recording_queries import StoredRecording
@@ -542,6 +544,8 @@ def _parser() -> argparse.ArgumentParser:
         handler=_cmd_sounds
     )
     _add_recordings_commands(commands)
+    add_users_commands(commands)
+    add_report_commands(commands)
     return parser
 
 

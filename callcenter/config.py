@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callcenter.errors import ConfigError
 
@@ -27,6 +28,7 @@ _GENERATED = ("ami_secret", "db_password", "api_token")  # made on first use whe
 
 
 RECORDING_FORMATS = ("wav", "flac", "ogg")  # what sox writes; wav is 16-bit PCM
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,12 @@ class Settings:
     database_url: str = ""  # empty: the private cluster under run_dir
     log_level: str = "INFO"
     recording_format: str = "wav"  # wav (16-bit PCM), flac or ogg: what finished recordings are kept as
+    # The web pages' session cookie: Secure by default; browsers (Chromium included) keep a Secure cookie
+    # on http://127.0.0.1 and http://localhost, so only plain HTTP on another address needs it off.
+    web_cookie_secure: bool = True
+    web_session_idle: int = 1800  # seconds without a request before a session ends
+    web_session_lifetime: int = 43200  # seconds after log-in before a session ends, used or not
+    web_timezone: str = "UTC"  # what "today" is on the wallboard and the reports' default dates
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,6 +72,10 @@ class Settings:
                 continue
             if item.type == "Path":
                 values[item.name] = Path(raw).resolve()
+            elif item.type == "bool":
+                if raw.lower() not in _BOOLEANS:
+                    raise ConfigError(f"{_PREFIX}{item.name.upper()}={raw!r}: expected true or false")
+                values[item.name] = _BOOLEANS[raw.lower()]
             elif item.type == "int":
                 try:
                     values[item.name] = int(raw)
@@ -72,6 +84,14 @@ class Settings:
             else:
                 values[item.name] = raw
         settings = cls(**values)
+        if settings.web_session_idle < 60 or settings.web_session_lifetime < settings.web_session_idle:
+            raise ConfigError(
+                f"{_PREFIX}WEB_SESSION_IDLE must be at least 60 seconds and {_PREFIX}WEB_SESSION_LIFETIME at least that"
+            )
+        try:
+            ZoneInfo(settings.web_timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ConfigError(f"{_PREFIX}WEB_TIMEZONE={settings.web_timezone!r} is not a known time zone") from None
         if settings.recording_format not in RECORDING_FORMATS:
             raise ConfigError(
                 f"{_PREFIX}RECORDING_FORMAT={settings.recording_format!r}: one of {', '.join(RECORDING_FORMATS)}"

@@ -38,6 +38,7 @@ __all__ = [
     "Queue",
     "RecordingPolicy",
     "Repeat",
+    "ServiceLevel",
     "Supervisor",
     "ToNumber",
     "ToQueue",
@@ -241,6 +242,26 @@ class Number(_KeepsHours):
     )
 
 
+class ServiceLevel(_Strict):
+    """A queue's service-level settings for reports (GUIDE §3). A change applies to intervals rebuilt after it:
+    run `callcenter report rebuild` over the period the new figures should cover."""
+
+    target_seconds: int = Field(default=20, ge=1, le=3600, description="T: answered within this many seconds")
+    short_abandon_seconds: int = Field(
+        default=5, ge=0, le=600, description="S: callers hanging up within this many seconds are not counted"
+    )
+    goal: float = Field(default=0.8, gt=0, lt=1, description="The share answered within T aimed at (staffing hints)")
+    shown: Literal["sl_offered", "sl_answered", "sl_asterisk2"] = Field(
+        default="sl_offered", description="The service-level variant reports show first"
+    )
+
+    @model_validator(mode="after")
+    def _short_abandon_within_target(self) -> ServiceLevel:
+        if self.short_abandon_seconds >= self.target_seconds:
+            raise ValueError("`short_abandon_seconds` must be less than `target_seconds`")
+        return self
+
+
 class Queue(_Strict):
     name: DisplayName
     strategy: Literal["longest_idle", "round_robin", "fewest_calls", "ring_all", "random", "linear"] = "longest_idle"
@@ -273,6 +294,9 @@ class Queue(_Strict):
     )
     monitoring_notice: bool = Field(
         default=False, description="The agent hears a short beep when a supervisor starts listening to a call"
+    )
+    service_level: ServiceLevel = Field(
+        default_factory=ServiceLevel, description="Thresholds of this queue's service level and abandon figures"
     )
 
 

@@ -52,6 +52,7 @@ class QueueContact:
     wrapup_seconds: float = 0.0
     transferred: bool = False  # the agent who answered transferred the call on
     ring_no_answer: int = 0  # offers to agents that rang out unanswered (result no_answer)
+    ended_at: datetime | None = None  # when the conversation ended: the agent's wrap-up starts about then
 
     @property
     def handled(self) -> bool:
@@ -69,6 +70,7 @@ class _Visit:
     agent: str = ""
     connected_at: datetime | None = None
     talk: float | None = None
+    ended_at: datetime | None = None
     hold: float = 0.0
     talking: bool = False  # between the answer and the end of the conversation: holds count here
     transferred: bool = False
@@ -125,6 +127,7 @@ def _apply(visit: _Visit, step: CallStep) -> None:
             if talk is None and visit.connected_at is not None:
                 talk = (step.at - visit.connected_at).total_seconds()
             visit.talk = talk
+            visit.ended_at = step.at
     elif kind in _ENDS_OF_WAIT:
         if not visit.closed:
             visit.outcome = _ENDS_OF_WAIT[kind]
@@ -164,4 +167,5 @@ def _freeze(visit: _Visit, line: str) -> QueueContact:
         hold_seconds=visit.hold,
         transferred=visit.transferred,
         ring_no_answer=visit.no_answer,
+        ended_at=visit.ended_at,
     )

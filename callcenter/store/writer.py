@@ -35,7 +35,17 @@ from callcenter.records import (
     Recording,
     record_from_json,
 )
-from callcenter.store.tables import agent_events, audit_log, call_steps, callbacks, calls, monitor_sessions, recordings
+from callcenter.store.rollups import marks_for
+from callcenter.store.tables import (
+    agent_events,
+    audit_log,
+    call_steps,
+    callbacks,
+    calls,
+    monitor_sessions,
+    recordings,
+    rollup_marks,
+)
 
 __all__ = ["RecordWriter", "record_row"]
 
@@ -228,6 +238,8 @@ class RecordWriter:
                     self._reject(record, error)
 
     async def _upsert(self, batch: Sequence[Record]) -> None:
+        # Rows go as executemany parameters, not as a VALUES list in the statement: SQLAlchemy then compiles
+        # each statement once and caches it (a VALUES list of 500 rows took most of a flush to compile).
         # One row per call: an upsert may not touch a row twice, and the later record of a call knows more.
         latest_calls = {(r.node, r.linkedid): r for r in batch if isinstance(r, CallRecord)}
         call_rows = [record_row(record) for record in latest_calls.values()]
@@ -251,12 +263,11 @@ class RecordWriter:
             if recording_rows:
                 # A replayed recording is the same file: nothing to change (a hold set since stays set).
                 await connection.execute(
-                    insert(recordings)
-                    .values(recording_rows)
-                    .on_conflict_do_nothing(constraint="recordings_node_recording_id_key")
+                    insert(recordings).on_conflict_do_nothing(constraint="recordings_node_recording_id_key"),
+                    recording_rows,
                 )
             if monitor_rows:
-                statement = insert(monitor_sessions).values(monitor_rows)
+                statement = insert(monitor_sessions)
                 await connection.execute(
                     statement.on_conflict_do_update(
                         constraint="monitor_sessions_node_session_id_key",
@@ -266,18 +277,19 @@ class RecordWriter:
                             if name not in ("node", "session_id")
                         },
                         where=monitor_sessions.c.updated_at <= statement.excluded.updated_at,
-                    )
+                    ),
+                    monitor_rows,
                 )
             if audit_rows:
                 await connection.execute(
-                    insert(audit_log).values(audit_rows).on_conflict_do_nothing(constraint="audit_log_identity_key")
+                    insert(audit_log).on_conflict_do_nothing(constraint="audit_log_identity_key"), audit_rows
                 )
             if step_rows:
                 await connection.execute(
-                    insert(call_steps).values(step_rows).on_conflict_do_nothing(constraint="call_steps_identity_key")
+                    insert(call_steps).on_conflict_do_nothing(constraint="call_steps_identity_key"), step_rows
                 )
             if callback_rows:
-                statement = insert(callbacks).values(callback_rows)
+                statement = insert(callbacks)
                 changed = {
                     name: statement.excluded[name] for name in callback_rows[0] if name not in ("node", "callback_id")
                 }
@@ -287,20 +299,20 @@ class RecordWriter:
                         constraint="callbacks_node_callback_id_key",
                         set_=changed,
                         where=callbacks.c.updated_at <= statement.excluded.updated_at,
-                    )
+                    ),
+                    callback_rows,
                 )
             if call_rows:
-                statement = insert(calls).values(call_rows)
+                statement = insert(calls)
                 statement = statement.on_conflict_do_update(
                     constraint="calls_node_linkedid_key",
                     set_={name: statement.excluded[name] for name in call_rows[0] if name not in ("node", "linkedid")},
                 )
-                await connection.execute(statement)
+                await connection.execute(statement, call_rows)
             if agent_rows:
                 await connection.execute(
-                    insert(agent_events)
-                    .values(agent_rows)
-                    .on_conflict_do_nothing(constraint="agent_events_node_agent_at_state_key")
+                    insert(agent_events).on_conflict_do_nothing(constraint="agent_events_node_agent_at_state_key"),
+                    agent_rows,
                 )
             for update in (r for r in batch if isinstance(r, CallUpdate)):  # after the records they amend
                 await connection.execute(
@@ -308,6 +320,9 @@ class RecordWriter:
                     .where(calls.c.node == update.node, calls.c.linkedid == update.linkedid)
                     .values(**update.changes())
                 )
+            marks = marks_for(batch)  # in this transaction: what the rollups must recompute is never lost
+            if marks:
+                await connection.execute(insert(rollup_marks), marks)
 
     def _reject(self, record: Record, error: Exception) -> None:
         path = self._spool_dir / "rejected.jsonl"

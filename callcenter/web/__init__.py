@@ -1,6 +1,7 @@
-"""The aiohttp web layer (an adapter): the HTTP JSON API for agents' actions; the wallboard, reports, admin API
-and /metrics come later. ``server.start_web`` is the entry point `callcenter serve` uses."""
+"""The aiohttp web layer (an adapter): log-in and roles, the JSON API, the wallboard, recordings, reports and
+admin pages. ``server.start_web`` is the entry point `callcenter serve` uses; /metrics is ``metrics.py``'s.
 
-from callcenter.web.server import create_app, start_web
+Nothing is imported here, so the pure modules of this package (``users``, ``passwords``, ``wallboard``,
+``charts``) load without aiohttp."""
 
-__all__ = ["create_app", "start_web"]
+__all__: list[str] = []

@@ -12,7 +12,10 @@ the phone. If the ACD has not confirmed within ``settle`` the answer is
 
 The handlers are thin: parse the request, call ``AgentActions``, render JSON.
 
-    GET  /api/agents                      every agent of the dialplan, with its ACD state and reason
+Roles (``callcenter.web.users``): an agent sees and acts for their own extension only; a supervisor sees the
+agents of their queues (read only); an admin (or the bearer token) everything.
+
+    GET  /api/agents                      every agent of the dialplan the caller may see, with ACD state and reason
     GET  /api/agents/{extension}          one (404 for an extension that is not an agent's)
     POST /api/agents/{extension}/login    {"pin": "1234"} when the dialplan gives the agent a PIN (403 if wrong)
     POST /api/agents/{extension}/logout
@@ -34,7 +37,9 @@ from aiohttp import web
 from callcenter.acd.events import AgentLoggedIn, AgentLoggedOut, AgentPaused, AgentState, AgentUnpaused, Event
 from callcenter.calls.acd_service import AcdService
 from callcenter.dialplan.model import Agent, Dialplan
+from callcenter.web.auth import PRINCIPAL
 from callcenter.web.json_io import ApiError, read_object
+from callcenter.web.users import may_act_for_agent, may_see_agent
 
 __all__ = [
     "AGENT_ACTIONS",
@@ -90,6 +95,9 @@ class AgentActions:
         self._dialplan = dialplan
         self._settle = settle
         self._poll = poll
+
+    def dialplan(self) -> Dialplan:
+        return self._dialplan()
 
     def agents(self) -> list[AgentView]:
         return [self._view(agent) for agent in self._dialplan().agents]
@@ -194,15 +202,34 @@ def _render(outcome: Outcome) -> web.Response:
     )
 
 
+def _seen(request: web.Request) -> str:
+    """The agent of the route, if the caller may see them (403 otherwise, before anything else is said)."""
+    extension = request.match_info["extension"]
+    if not may_see_agent(request[PRINCIPAL], request.app[AGENT_ACTIONS].dialplan(), extension):
+        raise ApiError(403, f"agent {extension} is not yours to see")
+    return extension
+
+
+def _acted_for(request: web.Request) -> str:
+    extension = request.match_info["extension"]
+    if not may_act_for_agent(request[PRINCIPAL], extension):
+        raise ApiError(403, f"only agent {extension} (or an admin) may do this")
+    return extension
+
+
 async def _list_agents(request: web.Request) -> web.Response:
-    return web.json_response({"agents": [view.to_json() for view in request.app[AGENT_ACTIONS].agents()]})
+    actions, principal = request.app[AGENT_ACTIONS], request[PRINCIPAL]
+    dialplan = actions.dialplan()
+    views = [view for view in actions.agents() if may_see_agent(principal, dialplan, view.extension)]
+    return web.json_response({"agents": [view.to_json() for view in views]})
 
 
 async def _get_agent(request: web.Request) -> web.Response:
-    return web.json_response(request.app[AGENT_ACTIONS].agent(request.match_info["extension"]).to_json())
+    return web.json_response(request.app[AGENT_ACTIONS].agent(_seen(request)).to_json())
 
 
 async def _log_in(request: web.Request) -> web.Response:
+    _acted_for(request)
     body = await read_object(request, ("pin",))
     pin = body.get("pin")
     if pin is not None and not isinstance(pin, str):
@@ -211,17 +238,20 @@ async def _log_in(request: web.Request) -> web.Response:
 
 
 async def _log_out(request: web.Request) -> web.Response:
+    _acted_for(request)
     await read_object(request, ())
     return _render(await request.app[AGENT_ACTIONS].log_out(request.match_info["extension"]))
 
 
 async def _pause(request: web.Request) -> web.Response:
+    _acted_for(request)
     body = await read_object(request, ("reason",))
     reason = parse_reason(body.get("reason", DEFAULT_REASON))
     return _render(await request.app[AGENT_ACTIONS].pause(request.match_info["extension"], reason))
 
 
 async def _unpause(request: web.Request) -> web.Response:
+    _acted_for(request)
     await read_object(request, ())
     return _render(await request.app[AGENT_ACTIONS].unpause(request.match_info["extension"]))
 

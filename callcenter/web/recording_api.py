@@ -1,8 +1,9 @@
 """The recordings library over HTTP: search the metadata, fetch one recording's metadata or audio, set legal hold.
 
-Every access is audited, allowed or refused (an unknown id, a purged file and a bad query are refused
-accesses): one ``AuditEntry`` per request, actor ``api`` (the API has one bearer token for now; users
-and roles come later), the client's address and the outcome in ``detail``. ``RecordingLibrary`` does the
+Every access is audited, allowed or refused (an unknown id, a purged file, a bad query and a recording
+outside the user's queues are refused accesses): one ``AuditEntry`` per request, actor the web user's name
+(``api`` for the bearer token), the client's address and the outcome in ``detail``. Roles: a supervisor
+reaches the recordings of their queues only, an admin all of them, an agent none. ``RecordingLibrary`` does the
 work and the auditing; the handlers parse, call it, render.
 
     GET  /api/recordings?linkedid=&agent=&queue=&from=&to=&limit=   metadata, newest first
@@ -20,13 +21,14 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import hdrs, web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from callcenter.dialplan.model import Dialplan
 from callcenter.recordings.purge import UnsafePathError, recording_file
 from callcenter.records import AuditEntry
 from callcenter.store.recording_queries import (
@@ -37,7 +39,9 @@ from callcenter.store.recording_queries import (
     search_recordings_async,
     set_legal_hold_async,
 )
+from callcenter.web.auth import PRINCIPAL
 from callcenter.web.json_io import ApiError, read_object
+from callcenter.web.users import Role, visible_queues
 
 __all__ = [
     "ACTOR",
@@ -82,21 +86,39 @@ class RecordingLibrary:
     node: str
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
-    async def search(self, query: Mapping[str, str], client: str) -> list[StoredRecording]:
-        with self._audited("recording.list", "recordings", client) as outcome:
+    async def search(
+        self, query: Mapping[str, str], client: str, actor: str = ACTOR, queues: frozenset[str] | None = None
+    ) -> list[StoredRecording]:
+        """``queues``: the ones the asker may see (None: all); a search naming another queue is refused."""
+        with self._audited("recording.list", "recordings", client, actor) as outcome:
             search = parse_search(query)
             async with self.engine.connect() as connection:
-                found = await search_recordings_async(connection, self.node, search)
+                if queues is None:
+                    found = await search_recordings_async(connection, self.node, search)
+                else:
+                    if search.queue is not None and search.queue not in queues:
+                        raise ApiError(403, f"queue {search.queue!r} is not one of yours")
+                    if not queues:
+                        raise ApiError(403, "no queue's recordings are yours to see")
+                    found = []
+                    for queue in [search.queue] if search.queue is not None else sorted(queues):
+                        found += await search_recordings_async(connection, self.node, replace(search, queue=queue))
+                    found.sort(key=lambda row: row.recording.started_at, reverse=True)
+                    del found[search.limit :]
             outcome.detail = f"{_query_text(query)}; {len(found)} found"
             return found
 
-    async def metadata(self, recording_id: str, client: str) -> StoredRecording:
-        with self._audited("recording.metadata", recording_id, client):
-            return await self._find(recording_id)
+    async def metadata(
+        self, recording_id: str, client: str, actor: str = ACTOR, queues: frozenset[str] | None = None
+    ) -> StoredRecording:
+        with self._audited("recording.metadata", recording_id, client, actor):
+            return _in_scope(await self._find(recording_id), queues)
 
-    async def audio(self, recording_id: str, client: str) -> RecordingFile:
-        with self._audited("recording.download", recording_id, client) as outcome:
-            row = await self._find(recording_id)
+    async def audio(
+        self, recording_id: str, client: str, actor: str = ACTOR, queues: frozenset[str] | None = None
+    ) -> RecordingFile:
+        with self._audited("recording.download", recording_id, client, actor) as outcome:
+            row = _in_scope(await self._find(recording_id), queues)
             if row.purged_at is not None:
                 raise ApiError(410, f"recording {recording_id!r} was purged at {row.purged_at.isoformat()}")
             try:
@@ -112,11 +134,19 @@ class RecordingLibrary:
             return RecordingFile(path, content_type, _FILENAME_UNSAFE.sub("_", path.name))
 
     async def set_hold(
-        self, recording_id: str, request_body: Awaitable[Mapping[str, object]], client: str
+        self,
+        recording_id: str,
+        request_body: Awaitable[Mapping[str, object]],
+        client: str,
+        actor: str = ACTOR,
+        queues: frozenset[str] | None = None,
     ) -> StoredRecording:
         """Set or clear the hold as the body asks; a body refused (not JSON, no ``hold``) is audited too."""
-        with self._audited("recording.hold", recording_id, client) as outcome:
-            hold = (await request_body).get("hold")
+        with self._audited("recording.hold", recording_id, client, actor) as outcome:
+            body = await request_body
+            if queues is not None:
+                _in_scope(await self._find(recording_id), queues)
+            hold = body.get("hold")
             if hold is False:
                 outcome.action = "recording.release"
             if not isinstance(hold, bool):
@@ -137,22 +167,29 @@ class RecordingLibrary:
         return row
 
     @contextmanager
-    def _audited(self, action: str, target: str, client: str) -> Iterator[_Outcome]:
+    def _audited(self, action: str, target: str, client: str, actor: str) -> Iterator[_Outcome]:
         """One audit entry for what the block does: allowed if it returns, refused (and why) if it raises."""
         outcome = _Outcome(action)
         try:
             yield outcome
         except ApiError as error:
-            self._write(outcome.action, target, False, f"from {client}; {error.status} {error.message}")
+            self._write(actor, outcome.action, target, False, f"from {client}; {error.status} {error.message}")
             raise
         except Exception as error:
-            self._write(outcome.action, target, False, f"from {client}; failed: {type(error).__name__}")
+            self._write(actor, outcome.action, target, False, f"from {client}; failed: {type(error).__name__}")
             raise
         detail = f"from {client}" + (f"; {outcome.detail}" if outcome.detail else "")
-        self._write(outcome.action, target, True, detail)
+        self._write(actor, outcome.action, target, True, detail)
 
-    def _write(self, action: str, target: str, allowed: bool, detail: str) -> None:
-        self.audit(AuditEntry(self.node, self.clock(), ACTOR, action, target[:96], allowed, detail[:_DETAIL_MAX]))
+    def _write(self, actor: str, action: str, target: str, allowed: bool, detail: str) -> None:
+        entry = AuditEntry(self.node, self.clock(), actor[:64], action, target[:96], allowed, detail[:_DETAIL_MAX])
+        self.audit(entry)
+
+
+def _in_scope(row: StoredRecording, queues: frozenset[str] | None) -> StoredRecording:
+    if queues is not None and row.recording.queue not in queues:
+        raise ApiError(403, f"recording {row.recording.recording_id!r} is not of one of your queues")
+    return row
 
 
 def parse_search(query: Mapping[str, str]) -> RecordingSearch:
@@ -208,25 +245,35 @@ def _client(request: web.Request) -> str:
 # --- HTTP -------------------------------------------------------------------------------------------------
 
 RECORDING_LIBRARY = web.AppKey("recording_library", RecordingLibrary)
+RECORDING_DIALPLAN: web.AppKey[Callable[[], Dialplan]] = web.AppKey("recording_dialplan")
+
+
+def _who(request: web.Request) -> tuple[str, str, frozenset[str] | None]:
+    """The client's address, the actor audited, and the queues whose recordings they may reach (None: all)."""
+    principal = request[PRINCIPAL]
+    queues = None if principal.role is Role.ADMIN else visible_queues(principal, request.app[RECORDING_DIALPLAN]())
+    return _client(request), principal.actor, queues
 
 
 async def _list(request: web.Request) -> web.Response:
-    found = await request.app[RECORDING_LIBRARY].search(request.query, _client(request))
+    found = await request.app[RECORDING_LIBRARY].search(request.query, *_who(request))
     return web.json_response({"recordings": [row.to_json() for row in found]})
 
 
 async def _metadata(request: web.Request) -> web.Response:
-    row = await request.app[RECORDING_LIBRARY].metadata(request.match_info["recording_id"], _client(request))
+    row = await request.app[RECORDING_LIBRARY].metadata(request.match_info["recording_id"], *_who(request))
     return web.json_response(row.to_json())
 
 
 async def _audio(request: web.Request) -> web.FileResponse:
-    found = await request.app[RECORDING_LIBRARY].audio(request.match_info["recording_id"], _client(request))
+    found = await request.app[RECORDING_LIBRARY].audio(request.match_info["recording_id"], *_who(request))
+    # ?inline=1: for the page's <audio> player; else a download.
+    disposition = "inline" if request.query.get("inline") == "1" else "attachment"
     return web.FileResponse(
         found.path,
         headers={
             hdrs.CONTENT_TYPE: found.content_type,
-            hdrs.CONTENT_DISPOSITION: f'attachment; filename="{found.filename}"',
+            hdrs.CONTENT_DISPOSITION: f'{disposition}; filename="{found.filename}"',
             hdrs.CACHE_CONTROL: "no-store",  # a call's audio: kept in no browser or proxy cache
         },
     )
@@ -234,11 +281,13 @@ async def _audio(request: web.Request) -> web.FileResponse:
 
 async def _hold(request: web.Request) -> web.Response:
     body = read_object(request, ("hold",))  # read inside the library's audit: a bad body is a refused access
-    row = await request.app[RECORDING_LIBRARY].set_hold(request.match_info["recording_id"], body, _client(request))
+    library = request.app[RECORDING_LIBRARY]
+    row = await library.set_hold(request.match_info["recording_id"], body, *_who(request))
     return web.json_response(row.to_json())
 
 
-def add_recording_routes(app: web.Application, library: RecordingLibrary) -> None:
+def add_recording_routes(app: web.Application, library: RecordingLibrary, dialplan: Callable[[], Dialplan]) -> None:
+    app[RECORDING_DIALPLAN] = dialplan
     app[RECORDING_LIBRARY] = library
     app.router.add_get("/api/recordings", _list)
     app.router.add_get("/api/recordings/{recording_id}", _metadata)

@@ -25,6 +25,7 @@ from callcenter.kpi.measures import (
     measure,
     measure_by_queue,
 )
+from callcenter.kpi.sums import ContactSums, contact_sums, kpis, total
 from callcenter.records import CallStep, StepKind
 
 L1 = "+78001000001"
@@ -458,3 +459,53 @@ def test_the_kpi_modules_are_pure() -> None:
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout) == []
+
+
+# --- additive sums (what the rollups store) give the same figures --------------------------------------------
+
+
+def test_summed_contact_sums_give_the_measures_of_the_dataset_per_queue_and_interval() -> None:
+    thresholds = {"support": Thresholds(service_seconds=30, short_abandon_seconds=2)}
+    contacts = all_contacts()
+    groups = [*by_queue(contacts).values(), *intervals(contacts).values(), contacts]
+    for group in groups:
+        queue_of = {c.queue for c in group}
+        for queue in queue_of:
+            mine = [c for c in group if c.queue == queue]
+            limits = thresholds.get(queue, Thresholds())
+            want = measure(mine, limits)
+            sums = total(contact_sums(c, limits) for c in mine)
+            got = kpis(sums)
+            for name in ("offered", "answered", "abandoned", "short_abandoned", "overflowed", "callbacks"):
+                assert getattr(sums, name) == getattr(want, name), name
+            assert (sums.answered_within_target, sums.abandoned_within_target) == (
+                want.answered_within_target,
+                want.abandoned_within_target,
+            )
+            assert (sums.handled, sums.talk_seconds, sums.hold_seconds) == (
+                want.handled,
+                want.talk_seconds,
+                want.hold_seconds,
+            )
+            assert sums.max_wait_seconds == want.max_wait_seconds
+            for name in ("sl_offered", "sl_answered", "sl_asterisk2", "asa_seconds", "aht_seconds"):
+                assert getattr(got, name) == pytest.approx(getattr(want, name)), name
+            assert got.abandonment_rate == pytest.approx(want.abandonment_rate)
+
+
+def test_fcr_from_sums_counts_answered_contacts_whose_call_was_not_repeated() -> None:
+    contacts = all_contacts()
+    repeated = {"c01", "c17"}  # c17's two answered visits both count as not resolved
+    sums = total(contact_sums(c, repeated=c.linkedid in repeated) for c in contacts)
+    # 18 answered; c01, c17a, c17b repeated: 15 resolved
+    assert (sums.answered, sums.resolved) == (18, 15)
+    assert kpis(sums).fcr == pytest.approx(15 / 18)
+    assert kpis(ContactSums()).fcr is None
+
+
+def test_a_contact_knows_when_its_conversation_ended() -> None:
+    contacts = all_contacts()
+    c17 = by_id(contacts, "c17")
+    assert [c.ended_at for c in c17] == [at("09:17:16"), at("09:17:32") + sec(200)]
+    assert by_id(contacts, "c20")[0].ended_at == at("09:30:09")
+    assert by_id(contacts, "c06")[0].ended_at is None  # abandoned: no conversation

@@ -27,6 +27,11 @@ PURE_MODULES = [
     "callcenter.kpi.erlang",
     "callcenter.kpi.contacts",
     "callcenter.kpi.measures",
+    "callcenter.web.users",
+    "callcenter.web.passwords",
+    "callcenter.web.wallboard",
+    "callcenter.web.throttle",
+    "callcenter.web.charts",
 ]
 FORBIDDEN = ["asyncio", "aiohttp", "panoramisk", "sqlalchemy", "psycopg"]
 

@@ -1,0 +1,229 @@
+"""The live wallboard's state: per queue and per agent, what a supervisor's screen shows right now.
+
+Fed with facts as they happen (an agent's state changed, a call step was journalled) and asked for a
+``Board`` at a moment. Per queue: callers waiting now and the longest wait (the ACD's live figures, given
+by the caller), agents by state, and today's offered/answered/abandoned and service level, computed with
+the KPI module from today's call steps (``contacts_from_steps`` per call, ``measure`` per queue). Per agent:
+state and reason, since when, and the call they are on.
+
+"Today" is the calendar day in the configured time zone; at midnight the day's figures start again.
+Contacts count on the day they entered the queue. Each queue's service level is the variant its dialplan
+``service_level.shown`` names (``sl_offered`` by default, GUIDE §3), with its T and S.
+
+Pure: no I/O, no clock (every fact and question carries its time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from callcenter.acd.events import AgentState
+from callcenter.dialplan.model import Dialplan
+from callcenter.kpi.contacts import QueueContact, contacts_from_steps
+from callcenter.kpi.measures import QueueMeasures, Thresholds, measure
+from callcenter.records import CallStep, StepKind
+
+__all__ = ["AgentPanel", "Board", "CurrentCall", "QueuePanel", "Wallboard"]
+
+
+@dataclass(frozen=True)
+class CurrentCall:
+    linkedid: str
+    queue: str
+    since: datetime
+
+
+@dataclass(frozen=True)
+class AgentPanel:
+    extension: str
+    name: str
+    queues: tuple[str, ...]
+    state: AgentState
+    reason: str
+    since: datetime | None  # None: not seen changing since the service started
+    call: CurrentCall | None
+
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        return {
+            "extension": self.extension,
+            "name": self.name,
+            "queues": list(self.queues),
+            "state": str(self.state),
+            "reason": self.reason,
+            "since": self.since.isoformat() if self.since is not None else None,
+            "seconds_in_state": round((now - self.since).total_seconds()) if self.since is not None else None,
+            "call": None
+            if self.call is None
+            else {"linkedid": self.call.linkedid, "queue": self.call.queue, "since": self.call.since.isoformat()},
+        }
+
+
+@dataclass(frozen=True)
+class QueuePanel:
+    name: str
+    title: str
+    waiting: int
+    longest_wait: float
+    agents: Mapping[str, int]  # state -> how many of the queue's agents are in it
+    today: QueueMeasures
+    thresholds: Thresholds
+    shown: str  # the service-level variant shown: sl_offered, sl_answered or sl_asterisk2
+
+    @property
+    def service_level(self) -> float | None:
+        value: float | None = getattr(self.today, self.shown)
+        return value
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "waiting": self.waiting,
+            "longest_wait": round(self.longest_wait, 1),
+            "agents": dict(self.agents),
+            "offered": self.today.offered,
+            "answered": self.today.answered,
+            "abandoned": self.today.abandoned,
+            "short_abandoned": self.today.short_abandoned,
+            "service_level": self.service_level,
+            "service_level_name": self.shown,
+            "target_seconds": self.thresholds.service_seconds,
+            "abandonment_rate": self.today.abandonment_rate,
+            "asa_seconds": self.today.asa_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class Board:
+    at: datetime
+    day: date
+    queues: tuple[QueuePanel, ...]
+    agents: tuple[AgentPanel, ...]
+
+    def restricted(self, queues: Iterable[str], agents: Iterable[str]) -> Board:
+        """Only these queues and agents (what one user may see)."""
+        keep_queues, keep_agents = set(queues), set(agents)
+        return Board(
+            self.at,
+            self.day,
+            tuple(q for q in self.queues if q.name in keep_queues),
+            tuple(a for a in self.agents if a.extension in keep_agents),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "day": self.day.isoformat(),
+            "queues": [queue.to_json() for queue in self.queues],
+            "agents": [agent.to_json(self.at) for agent in self.agents],
+        }
+
+
+_CALL_ENDS = (StepKind.ENDED, StepKind.TRANSFERRED)
+
+
+class Wallboard:
+    def __init__(self, zone: tzinfo) -> None:
+        self._zone = zone
+        self._day: date | None = None
+        self._steps: dict[tuple[str, str], list[CallStep]] = {}  # today's calls' steps
+        self._contacts: dict[tuple[str, str], list[QueueContact]] = {}
+        # Per queue (and its thresholds, which a reload may change), dropped when a step of the queue arrives.
+        self._measures: dict[str, tuple[Thresholds, QueueMeasures]] = {}
+        self._since: dict[str, datetime] = {}
+        self._states: dict[str, tuple[AgentState, str]] = {}
+        self._calls: dict[str, CurrentCall] = {}
+
+    def agent_state(self, agent: str, state: AgentState, reason: str, at: datetime) -> None:
+        if self._states.get(agent) != (state, reason):
+            self._states[agent] = (state, reason)
+            self._since[agent] = at
+        if state is not AgentState.ON_CALL:
+            self._calls.pop(agent, None)
+
+    def step(self, step: CallStep) -> None:
+        if step.kind is StepKind.CONNECTED and step.agent:
+            self._calls[step.agent] = CurrentCall(step.linkedid, step.queue, step.at)
+        elif step.kind in _CALL_ENDS and step.agent:
+            current = self._calls.get(step.agent)
+            if current is not None and current.linkedid == step.linkedid:
+                del self._calls[step.agent]
+        self._roll(step.at)
+        key = (step.node, step.linkedid)
+        steps = self._steps.get(key)
+        if steps is None:
+            if step.kind is not StepKind.QUEUED or self._local_day(step.at) != self._day:
+                return  # a call that entered no queue today: not today's figures
+            steps = self._steps[key] = []
+        steps.append(step)
+        before = {c.queue for c in self._contacts.get(key, ())}
+        self._contacts[key] = contacts_from_steps(steps)
+        for queue in before | {c.queue for c in self._contacts[key]}:
+            self._measures.pop(queue, None)
+
+    def board(
+        self,
+        now: datetime,
+        dialplan: Dialplan,
+        waits: Mapping[str, tuple[int, float]],
+        states: Mapping[str, tuple[AgentState, str]],
+        calls: Mapping[str, tuple[str, str]] | None = None,
+    ) -> Board:
+        """The board at ``now``: ``waits`` and ``states`` are the ACD's live figures (queue_waits, agent_states);
+        ``calls`` the (linkedid, queue) of the call each agent is on, as the live call legs know it (the call
+        steps tell of a conversation only once it is over)."""
+        self._roll(now)
+        agents = []
+        for agent in dialplan.agents:
+            state, reason = states.get(agent.extension, (AgentState.LOGGED_OUT, ""))
+            since = self._since.get(agent.extension)
+            call = None
+            if state is AgentState.ON_CALL:
+                live = (calls or {}).get(agent.extension)
+                if live is not None:
+                    call = CurrentCall(live[0], live[1], since or now)
+                else:
+                    call = self._calls.get(agent.extension)
+            agents.append(AgentPanel(agent.extension, agent.name, agent.queues, state, reason, since, call))
+        queues = []
+        for name, rules in dialplan.queues.items():
+            counts: dict[str, int] = {str(state): 0 for state in AgentState}
+            for panel in agents:
+                if name in panel.queues:
+                    counts[str(panel.state)] += 1
+            waiting, longest = waits.get(name, (0, 0.0))
+            level = rules.service_level
+            thresholds = Thresholds(float(level.target_seconds), float(level.short_abandon_seconds))
+            today = self._today(name, thresholds)
+            queues.append(QueuePanel(name, rules.name, waiting, longest, counts, today, thresholds, level.shown))
+        assert self._day is not None
+        return Board(now, self._day, tuple(queues), tuple(agents))
+
+    def _today(self, queue: str, thresholds: Thresholds) -> QueueMeasures:
+        cached = self._measures.get(queue)
+        if cached is not None and cached[0] == thresholds:
+            return cached[1]
+        contacts = [
+            contact
+            for contacts in self._contacts.values()
+            for contact in contacts
+            if contact.queue == queue and self._local_day(contact.entered_at) == self._day
+        ]
+        measured = measure(contacts, thresholds)
+        self._measures[queue] = (thresholds, measured)
+        return measured
+
+    def _local_day(self, at: datetime) -> date:
+        return at.astimezone(self._zone).date()
+
+    def _roll(self, at: datetime) -> None:
+        """A new day (or the first fact): yesterday's figures go."""
+        day = self._local_day(at)
+        if self._day is None or day > self._day:
+            self._day = day
+            self._steps.clear()
+            self._contacts.clear()
+            self._measures.clear()
