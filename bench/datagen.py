@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from callcenter.records import AgentEvent, CallRecord, CallStep, IvrStep, Outcome, StepKind
@@ -117,16 +117,15 @@ class CallCenterModel:
         free_at, extension = heap[0]
         wait = max(0.0, free_at - queued)
         patience = rnd.expovariate(1 / 90)
-        common = {
-            "answered_at": started, "language": "ru", "ivr_path": (IvrStep("main", key),),
-            "destination": f"queue:{queue}", "queue": queue, "queued_at": _at(queued),
-        }  # fmt: skip
+        queued_record = CallRecord(
+            NODE, linkedid, linkedid, line[1:], line, caller, "", started, started, Outcome.QUEUED,
+            answered_at=started, language="ru", ivr_path=(IvrStep("main", key),), destination=f"queue:{queue}",
+            queue=queue, queued_at=_at(queued),
+        )  # fmt: skip
         if wait > patience:
             ended = queued + patience
             steps.append(CallStep(NODE, linkedid, _at(ended), StepKind.ABANDONED, queue, seconds=round(patience, 3)))
-            record = CallRecord(
-                NODE, linkedid, linkedid, line[1:], line, caller, "", started, _at(ended), Outcome.ABANDONED, **common
-            )  # type: ignore[arg-type]
+            record = replace(queued_record, ended_at=_at(ended), outcome=Outcome.ABANDONED)
             return GeneratedCall(record, tuple(steps), ())
         heapq.heappop(heap)
         ring = rnd.uniform(1, 6)
@@ -164,10 +163,9 @@ class CallCenterModel:
             AgentEvent(NODE, extension, "available", "", _at(ended + wrap_up)),
         )
         heapq.heappush(heap, (ended + wrap_up, extension))
-        record = CallRecord(
-            NODE, linkedid, linkedid, line[1:], line, caller, "", started, _at(ended), Outcome.ANSWERED,
-            agent=extension, connected_at=_at(connected), **common,
-        )  # type: ignore[arg-type]  # fmt: skip
+        record = replace(
+            queued_record, ended_at=_at(ended), outcome=Outcome.ANSWERED, agent=extension, connected_at=_at(connected)
+        )
         return GeneratedCall(record, tuple(steps), events)
 
 

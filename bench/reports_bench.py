@@ -157,7 +157,7 @@ def load(engine: Engine, params: Params) -> dict[str, Any]:
     try:
         cursor = raw.cursor()
         # One COPY at a time on a connection: each batch of calls is copied table by table, then committed.
-        with cursor.copy(f"COPY agent_events ({', '.join(_AGENT_COLUMNS)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+        with cursor.copy(f"COPY agent_events ({', '.join(_AGENT_COLUMNS)}) FROM STDIN") as copy:
             for event in model.logins(START):
                 copy.write_row(_agent_row(event))
                 rows += 1
@@ -171,14 +171,14 @@ def load(engine: Engine, params: Params) -> dict[str, Any]:
                     break
             if not batch:
                 break
-            with cursor.copy(f"COPY calls ({', '.join(_CALL_COLUMNS)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            with cursor.copy(f"COPY calls ({', '.join(_CALL_COLUMNS)}) FROM STDIN") as copy:
                 for call in batch:
                     copy.write_row(_call_row(call))
-            with cursor.copy(f"COPY call_steps ({', '.join(_STEP_COLUMNS)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            with cursor.copy(f"COPY call_steps ({', '.join(_STEP_COLUMNS)}) FROM STDIN") as copy:
                 for call in batch:
                     for step in call.steps:
                         copy.write_row(_step_row(step))
-            with cursor.copy(f"COPY agent_events ({', '.join(_AGENT_COLUMNS)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            with cursor.copy(f"COPY agent_events ({', '.join(_AGENT_COLUMNS)}) FROM STDIN") as copy:
                 for call in batch:
                     for event in call.agent_events:
                         copy.write_row(_agent_row(event))
@@ -362,6 +362,8 @@ def time_report(
             started = time.perf_counter()
             raw = list(connection.execute(statement, {"start": query.start, "end": query.end}))
             slow.append(time.perf_counter() - started)
+    ours: list[tuple[Any, ...]]
+    theirs: list[tuple[Any, ...]]
     if by_agent:
         ours = _agent_figures(rows)
         theirs = [(r.agent, r.answered, float(r.conversation or 0.0)) for r in raw]
