@@ -105,10 +105,10 @@ def bar_chart(
     if line is not None:
         parts.extend(_line_points(line[1], 1.0))
         legend.append((line[0], "line"))
-    for number, (name, css) in enumerate(legend):
-        x = _LEFT + 200 + number * 150
-        parts.append(f'<rect class="{css}" x="{x}" y="6" width="10" height="10"/>')
-        parts.append(f'<text x="{x + 14}" y="15">{escape(name)}</text>')
+    for number, (name, css) in enumerate(legend):  # under the axis labels: a long title never runs into it
+        x = _LEFT + number * 180
+        parts.append(f'<rect class="{css}" x="{x}" y="{_H - 16}" width="10" height="10"/>')
+        parts.append(f'<text x="{x + 14}" y="{_H - 7}">{escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
