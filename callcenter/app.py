@@ -255,6 +255,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     url = settings.database_dsn(secrets)
     await asyncio.to_thread(_check_schema, url)
     engine = create_async_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 3})
+    # The rollup maintainer's passes run in a worker thread (pure Python between queries): a sync engine.
+    rollup_engine = create_engine(url, pool_pre_ping=True, pool_size=1, connect_args={"connect_timeout": 3})
     writer = RecordWriter(engine, settings.spool_dir)
     writer.recover()
     metrics = ServiceMetrics()
@@ -410,7 +412,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 tasks.create_task(recordings.run(), name="recordings"),
                 tasks.create_task(_resync_live_calls(ami, live_calls), name="live-call-resync"),
                 tasks.create_task(presence.run(), name="agent-presence"),
-                tasks.create_task(maintain_rollups(engine, lambda: dialplan.current), name="rollups"),
+                tasks.create_task(maintain_rollups(rollup_engine, lambda: dialplan.current), name="rollups"),
             ]
             log.info(
                 "callcenter serving node %s: %d number(s), %d agent(s)",
@@ -438,4 +440,5 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             with suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signum)
         await engine.dispose()
+        rollup_engine.dispose()
     log.info("stopped; %d call record(s) written this run", writer.written)

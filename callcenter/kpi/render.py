@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -117,8 +118,22 @@ def render_csv(rows: Sequence[ReportRow], shown: Shown = "sl_offered") -> str:
     writer = csv.DictWriter(out, columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({name: "" if value is None else value for name, value in flat(row, shown).items()})
+        writer.writerow({name: _inert(value) for name, value in flat(row, shown).items()})
     return out.getvalue()
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMERIC = re.compile(r"[+-]?[0-9][0-9.]*")
+
+
+def _inert(value: Value) -> Value:
+    """A cell a spreadsheet will not run: text an agent typed (a pause reason) may start like a formula
+    (``=HYPERLINK(...)``); a leading apostrophe keeps it text. Numbers are left as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS) and not _NUMERIC.fullmatch(value):
+        return "'" + value  # a line such as +78005553535 is a number to a spreadsheet, not a formula: kept
+    return value
 
 
 def render_json(rows: Sequence[ReportRow], shown: Shown = "sl_offered") -> str:

@@ -93,6 +93,9 @@ class ReportQuery:
             raise ReportError("a report's start and end need a time zone (or be given as UTC)")
         if self.end <= self.start:
             raise ReportError(f"a report's end ({self.end.isoformat()}) must be after its start")
+        if self.by is Grouping.NUMBER and self.agent is not None:
+            # An agent's contacts are rolled up by (queue, agent), not by line: no honest split by number.
+            raise ReportError("a report of one agent cannot be grouped by number: group by time, queue or agent")
         zone(self.tz)
 
     @property

@@ -22,6 +22,7 @@ The interface (what the CLI and the web pages call)::
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -31,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcenter.dialplan.model import Dialplan
 from callcenter.kpi.agent_time import INTERVAL, AgentTimeSlice, agent_time, interval_start
-from callcenter.kpi.outcomes import CallOrigin, repeated_calls
+from callcenter.kpi.outcomes import CallOrigin, identifies_caller, repeated_calls
 from callcenter.kpi.report import (
     CallRow,
     ContactRow,
@@ -92,22 +93,29 @@ def report(
 ) -> list[ReportRow]:
     """The report's rows (see the module's docstring)."""
     settings = hint_settings(dialplan, query)
-    agents = agents_in_scope(query, settings)
-    if source == "rollups":
-        contact_rows, agent_rows, call_rows = _from_rollups(connection, query, agents)
-    elif source == "raw":
-        contact_rows, agent_rows, call_rows = _from_raw(connection, query, RollupSettings.from_dialplan(dialplan))
-        agent_rows = [piece for piece in agent_rows if agents is None or piece.agent in agents]
-    else:
-        raise ReportError(f"unknown report source {source!r}: rollups or raw")
-    return build_report(query, contact_rows, agent_rows, call_rows, settings)
+    return build_report(query, *_gather(connection, dialplan, query, source, settings), settings)
 
 
 async def report_async(
     connection: AsyncConnection, dialplan: Dialplan, query: ReportQuery, source: Source = "rollups"
 ) -> list[ReportRow]:
-    """``report`` on an AsyncConnection."""
-    return await connection.run_sync(lambda sync: report(sync, dialplan, query, source))
+    """``report`` on an AsyncConnection, for the web: the rows are read on the event loop, the report is built
+    in a worker thread (it is pure Python over the rows, and the loop also serves FastAGI and AMI)."""
+    settings = hint_settings(dialplan, query)
+    rows = await connection.run_sync(lambda sync: _gather(sync, dialplan, query, source, settings))
+    return await asyncio.to_thread(build_report, query, *rows, settings)
+
+
+def _gather(
+    connection: Connection, dialplan: Dialplan, query: ReportQuery, source: Source, settings: HintSettings
+) -> _Rows:
+    agents = agents_in_scope(query, settings)
+    if source == "rollups":
+        return _from_rollups(connection, query, agents)
+    if source == "raw":
+        contact_rows, agent_rows, call_rows = _from_raw(connection, query, RollupSettings.from_dialplan(dialplan))
+        return contact_rows, [piece for piece in agent_rows if agents is None or piece.agent in agents], call_rows
+    raise ReportError(f"unknown report source {source!r}: rollups or raw")
 
 
 def _sums(row: Any) -> ContactSums:
@@ -237,7 +245,7 @@ def _from_raw(connection: Connection, query: ReportQuery, settings: RollupSettin
 
 
 def _repeated(connection: Connection, stored: Sequence[StoredCall], settings: RollupSettings) -> set[tuple[str, str]]:
-    callers = sorted({call.caller for call in stored if call.caller})
+    callers = sorted({call.caller for call in stored if identifies_caller(call.caller)})
     if not callers:
         return set()
     first = min(call.started_at for call in stored)

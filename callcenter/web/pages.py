@@ -132,6 +132,10 @@ async def _log_in(request: web.Request) -> web.StreamResponse:
         log.warning("web log-in for %r from %s refused: too many failures", username[:64], request.remote)
         message = f"Too many failed log-ins: try again in {int(wait) + 1} s."
         return _login_page(request, 429, message, target, username[:64])
+    # Counted as a failure now, before any await: attempts sent in parallel are each counted before the first
+    # is checked, so they meet the lock-out like attempts sent one after another. A right one is taken back.
+    for throttle, key in throttles:
+        throttle.failed(key, now)
     async with auth.engine.connect() as connection:
         user = await find_user_async(connection, username.strip().lower())
     stored = user.password_hash if user is not None else _DUMMY_HASH
@@ -141,14 +145,13 @@ async def _log_in(request: web.Request) -> web.StreamResponse:
     if old:  # whatever session this browser had ends here, right or wrong password
         await auth.sessions.close(old)
     if user is None or user.disabled or not matches:
-        for throttle, key in throttles:
-            throttle.failed(key, now)
         log.warning("web log-in refused for %r from %s", username[:64], request.remote)
         response = _login_page(request, 401, "Wrong user name or password.", target, username[:64])
         response.del_cookie(COOKIE, path="/")
         return response
     # The name's count is cleared; the address keeps its own: one good password does not hide a sweep.
     request.app[USER_THROTTLE].succeeded(throttles[0][1])
+    request.app[ADDRESS_THROTTLE].forgive(throttles[1][1])
     opened = await auth.sessions.open(user.username, request.remote or "")
     log.info("web log-in: %s (%s) from %s", user.username, user.role, request.remote)
     response = _see_other(target)

@@ -151,6 +151,9 @@ class RecordingLibrary:
                 outcome.action = "recording.release"
             if not isinstance(hold, bool):
                 raise ApiError(400, 'hold: expected true or false, like {"hold": true}')
+            if hold is False and queues is not None:
+                # A supervisor may keep a call's evidence; letting it go back to its retention is an admin's call.
+                raise ApiError(403, "only an admin may release a legal hold")
             async with self.engine.begin() as connection:
                 row = await set_legal_hold_async(connection, self.node, recording_id, hold)
             if row is None:

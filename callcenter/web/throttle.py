@@ -1,8 +1,10 @@
 """Failed log-ins slow down guessing: after ``limit`` failures within ``window`` seconds for one key (a user
 name, a client address), that key is refused for ``lockout`` seconds, correct password or not.
 
-A success clears the key. The table is bounded (the oldest keys go first), so a flood of made-up names
-cannot grow it without end. Pure: no I/O, no clock (the caller gives the time, in seconds).
+A success clears the key. A caller that counts each attempt as failed before checking it (so that attempts
+made in parallel are counted before any finishes) takes a right one back with ``forgive``. The table is
+bounded (the oldest keys go first), so a flood of made-up names cannot grow it without end. Pure: no I/O, no
+clock (the caller gives the time, in seconds).
 """
 
 from __future__ import annotations
@@ -48,3 +50,12 @@ class LoginThrottle:
     def succeeded(self, key: str) -> None:
         self._failures.pop(key, None)
         self._locked_until.pop(key, None)
+
+    def forgive(self, key: str) -> None:
+        """Take back the latest failure of ``key``: an attempt counted as failed before it was checked
+        (so that attempts made in parallel count at once) turned out right."""
+        times = self._failures.get(key)
+        if times:
+            times.pop()
+            if len(times) < self.limit:
+                self._locked_until.pop(key, None)

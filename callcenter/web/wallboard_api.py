@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, tzinfo
 
 from aiohttp import web
@@ -26,7 +26,7 @@ from callcenter.acd.events import AgentState, AgentStateChanged
 from callcenter.dialplan.model import Dialplan
 from callcenter.records import CallStep, StepKind
 from callcenter.store.tables import call_steps
-from callcenter.web.auth import PRINCIPAL
+from callcenter.web.auth import COOKIE, PRINCIPAL, SESSION, WEB_AUTH
 from callcenter.web.users import Principal, visible_agents, visible_queues
 from callcenter.web.wallboard import Board, Wallboard
 
@@ -35,6 +35,7 @@ __all__ = ["WALLBOARD", "WallboardFeed", "add_wallboard_routes", "today_steps_as
 log = logging.getLogger(__name__)
 
 SETTLE = 0.05  # after a change, let the ACD's consumer handle what was posted with it, and coalesce bursts
+SESSION_RECHECK = 30.0  # a stream opened with a session cookie checks that the session still lives this often
 
 
 class WallboardFeed:
@@ -117,13 +118,22 @@ async def _stream(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     changed = feed.listen()
+    session_alive = _session_check(request)
+    loop = asyncio.get_running_loop()
+    checked = loop.time()
     try:
         while not feed.closing:
+            if loop.time() - checked >= SESSION_RECHECK:
+                # A stream outlives no log-out, new password, disabling or expiry: it ends, and the page's
+                # EventSource, answered 401 when it reconnects, sends the browser to the log-in page.
+                if not await session_alive():
+                    break
+                checked = loop.time()
             data = json.dumps(feed.board(principal).to_json(), separators=(",", ":"))
             await response.write(f"event: board\ndata: {data}\n\n".encode())
             changed.clear()
             try:
-                async with asyncio.timeout(feed.refresh):
+                async with asyncio.timeout(min(feed.refresh, SESSION_RECHECK)):
                     await changed.wait()
             except TimeoutError:
                 continue
@@ -133,6 +143,19 @@ async def _stream(request: web.Request) -> web.StreamResponse:
     finally:
         feed.forget(changed)
     return response
+
+
+def _session_check(request: web.Request) -> Callable[[], Awaitable[bool]]:
+    """Whether the session the stream was opened with still lives (found again, which also keeps an open
+    wallboard's session from going idle; never past its absolute expiry). Bearer-token streams: always."""
+    auth, session, token = request.app.get(WEB_AUTH), request.get(SESSION), request.cookies.get(COOKIE, "")
+
+    async def alive() -> bool:
+        if auth is None or session is None:
+            return True
+        return await auth.sessions.find(token) is not None
+
+    return alive
 
 
 async def _close_streams(app: web.Application) -> None:

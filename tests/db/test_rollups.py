@@ -145,6 +145,8 @@ def test_rollup_reports_equal_raw_reports_for_every_grouping(loaded_url: str) ->
         with engine.connect() as connection:
             for by in Grouping:
                 for queues, agent in ((None, None), (frozenset({"support"}), None), (None, "1003")):
+                    if by is Grouping.NUMBER and agent is not None:
+                        continue  # refused: an agent's contacts are not rolled up by line (test_kpi_report)
                     query = ReportQuery(start, end, by, queues, agent, "Asia/Kathmandu")
                     rolled = report(connection, plan, query)
                     raw = report(connection, plan, query, source="raw")
@@ -306,7 +308,13 @@ async def test_the_service_maintainer_processes_marks_until_stopped(engine: Asyn
         if done == 0:
             stop.set()
 
-    await asyncio.wait_for(maintain_rollups(engine, dialplan, every=0.01, stop=stop, batch=50, passed=passed), 30)
+    sync_engine = create_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        await asyncio.wait_for(
+            maintain_rollups(sync_engine, dialplan, every=0.01, stop=stop, batch=50, passed=passed), 30
+        )
+    finally:
+        sync_engine.dispose()
     assert passes[0] == 50 and passes[-1] == 0  # full batches back to back, then an empty pass
     async with engine.connect() as connection:
         offered = await connection.scalar(select(func.sum(rollup_queue.c.offered)))

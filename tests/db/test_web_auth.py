@@ -197,6 +197,14 @@ async def test_repeated_wrong_passwords_lock_the_name_for_a_while_even_for_the_r
     assert (await stack.browser().log_in("ag2")).status == 303  # another name is not locked
 
 
+async def test_wrong_passwords_sent_in_parallel_meet_the_same_lock_out(stack: WebStack) -> None:
+    # Each attempt is counted before its password is checked: twelve at once get no more than five checks.
+    answers = await asyncio.gather(*(stack.browser().log_in("ag1", f"guess-{n}") for n in range(12)))
+    statuses = sorted(answer.status for answer in answers)
+    assert statuses.count(401) == 5 and statuses.count(429) == 7, statuses
+    assert (await stack.browser().log_in("ag1")).status == 429  # the right password too, for a while
+
+
 async def test_a_log_in_posted_without_the_forms_token_and_cookie_is_refused(stack: WebStack) -> None:
     # As a form on another site would post it: no SameSite=Strict cookie comes with it (log-in CSRF).
     browser = stack.browser()
@@ -290,6 +298,8 @@ REFUSED: list[tuple[str, str, str, object]] = [
     ("sup2", "GET", "/api/dialplan", None),
     ("sup2", "POST", "/api/dialplan/reload", {}),
     ("sup2", "GET", "/admin", None),
+    # a supervisor of the recording's queue may set a legal hold, not release one
+    ("sup1", "POST", "/api/recordings/rec-support/hold", {"hold": False}),
 ]
 
 

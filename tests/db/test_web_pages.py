@@ -20,6 +20,7 @@ from sqlalchemy import create_engine
 from callcenter.acd.events import AgentLoggedIn
 from callcenter.cli import main
 from callcenter.records import CallStep, StepKind
+from callcenter.web import wallboard_api
 from callcenter.web.auth import COOKIE
 from callcenter.web.openapi import OPERATIONS, registered_operations
 from callcenter.web.passwords import verify_password
@@ -81,6 +82,21 @@ async def test_the_wallboard_stream_pushes_an_agents_change_and_a_call_entering_
         stack.feed.step(CallStep("node1", "call-9", datetime.now(UTC), StepKind.QUEUED, queue="sales", position=1))
         board = await stream.until(lambda b: b["queues"][0]["offered"] == 1)
         assert asyncio.get_running_loop().time() - started < 1.0
+
+
+async def test_an_open_wallboard_stream_ends_when_its_session_does(
+    stack: WebStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(wallboard_api, "SESSION_RECHECK", 0.2)
+    browser = await stack.logged_in("sup2")
+    headers = {"Cookie": f"{COOKIE}={browser.cookie}", "Accept": "text/event-stream"}
+    async with stack.session.get(stack.base + "/api/wallboard/stream", headers=headers) as response:
+        await Stream(response).next_board()
+        assert (await browser.request("POST", "/logout")).status in (302, 303)
+        async with asyncio.timeout(STEP):
+            while await response.content.readline():  # boards until the stream ends: b"" at its end
+                pass
+    assert (await browser.request("GET", "/api/wallboard/stream")).status == 401
 
 
 async def test_an_agent_sees_only_their_own_panel(stack: WebStack) -> None:

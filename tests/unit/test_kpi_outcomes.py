@@ -8,7 +8,7 @@ import pytest
 
 from callcenter.kpi.contacts import ContactOutcome, QueueContact
 from callcenter.kpi.measures import measure
-from callcenter.kpi.outcomes import CallOrigin, contained, ivr_call, repeated_calls
+from callcenter.kpi.outcomes import CallOrigin, contained, identifies_caller, ivr_call, repeated_calls
 from callcenter.kpi.wrapup import WrapUp, attribute_wrapup, wrapups_from_events
 from callcenter.records import AgentEvent, Outcome
 
@@ -81,6 +81,19 @@ def test_a_call_is_repeated_by_the_same_number_within_24_hours_inclusive() -> No
     ]
     assert repeated_calls(calls) == {"x1"}
     assert repeated_calls(calls, window=timedelta(hours=25)) == {"x1", "y1"}
+
+
+def test_withheld_callers_are_no_number_and_never_repeat_each_other() -> None:
+    assert identifies_caller("+79160000001") and identifies_caller("79160000001") and identifies_caller("112")
+    for withheld in ("", "unknown", "anonymous", "Restricted", "+", "12", "7916 000", "+7916-000-00-01"):
+        assert not identifies_caller(withheld), withheld
+    calls = [
+        CallOrigin("u1", "unknown", T0),  # what Asterisk's AGI gives for a call with no number
+        CallOrigin("u2", "unknown", T0 + sec(60)),
+        CallOrigin("a1", "anonymous", T0),  # what SIP trunks often send
+        CallOrigin("a2", "anonymous", T0 + sec(90)),
+    ]
+    assert repeated_calls(calls) == set()
 
 
 # --- IVR containment ------------------------------------------------------------------------------------------

@@ -142,6 +142,8 @@ def test_a_query_refuses_what_it_cannot_answer() -> None:
         ReportQuery(utc(11, "01:00"), utc(11, "01:00"))
     with pytest.raises(ReportError, match="time zone"):
         ReportQuery(datetime(2024, 3, 11), datetime(2024, 3, 12))
+    with pytest.raises(ReportError, match="cannot be grouped by number"):
+        ReportQuery(utc(11, "00:00"), utc(11, "01:00"), Grouping.NUMBER, agent="a1")  # rolled up by agent, not line
     with pytest.raises(ConfigError, match="unknown time zone 'Europe/Atlantis'"):
         ReportQuery(utc(11, "00:00"), utc(11, "01:00"), tz="Europe/Atlantis")
     # an interval starting before the range's (floored) start or at its end is outside
@@ -162,3 +164,13 @@ def test_rendering_as_table_csv_and_json() -> None:
     assert data[1]["paused_by_reason"] == {"lunch": 900.0}
     assert data[1]["agents_needed"] == flat(rows[1])["agents_needed"]
     assert data[1]["fcr"] == 1.0 and data[0]["occupancy"] is None
+
+
+def test_a_csv_cell_an_agent_typed_cannot_run_as_a_spreadsheet_formula() -> None:
+    time = [AgentTimeSlice(utc(11, "00:00"), "a1", "paused", '=HYPERLINK("//x.example/a","ok")', 60.0)]
+    rows = build_report(query(Grouping.AGENT), [], time, [])
+    [record] = list(csv.DictReader(io.StringIO(render(rows, "csv"))))
+    assert record["paused_by_reason"].startswith("'")
+    lines = [ContactRow(utc(11, "00:00"), "sales", "+78005553535", handled(1))]
+    [by_line] = list(csv.DictReader(io.StringIO(render(build_report(query(Grouping.NUMBER), lines, [], []), "csv"))))
+    assert by_line["group"] == "+78005553535"  # a phone number stays a number
