@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callcenter.errors import ConfigError
+from callcenter.secret_rules import SECRET_MIN, weakness
 
 __all__ = ["RECORDING_FORMATS", "Secrets", "Settings"]
 
@@ -180,6 +181,10 @@ class Secrets:
             temporary.write_text(json.dumps(data, indent=2) + "\n")
             temporary.replace(path)
         ami_secret = os.environ.get(_PREFIX + "AMI_SECRET") or data["ami_secret"]
+        why = weakness(ami_secret, SECRET_MIN)
+        if why is not None:  # a generated one never is: this is a secret someone chose, or a sample left in
+            source = f"{_PREFIX}AMI_SECRET" if os.environ.get(_PREFIX + "AMI_SECRET") else f"{path}: ami_secret"
+            raise ConfigError(f"{source} is weak: {why}; give a long random one, or none to have it generated")
         return cls(
             ami_secret=ami_secret,
             db_password=data["db_password"],

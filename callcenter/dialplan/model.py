@@ -14,11 +14,12 @@ import difflib
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from callcenter.dialplan.hours import Schedule
 from callcenter.dialplan.lists import CallerSet, normalize_entry
 from callcenter.dialplan.numbers import InvalidNumberError, normalize_number
+from callcenter.secret_rules import PHONE_PASSWORD_MIN, weakness
 
 __all__ = [
     "DTMF_KEYS",
@@ -300,12 +301,22 @@ class Queue(_Strict):
     )
 
 
+def _strong_phone_password(password: str | None, info: ValidationInfo) -> str | None:
+    """A phone password someone typed: strong enough for a SIP digest exposed to the network, or refused."""
+    if password is not None:
+        why = weakness(password, PHONE_PASSWORD_MIN, (str(info.data.get("extension", "")),))
+        if why is not None:
+            raise ValueError(f"weak phone password: {why} (leave it out to have a strong one generated)")
+    return password
+
+
 class Agent(_Strict):
     extension: Extension
     name: DisplayName
     password: str | None = Field(
         default=None,
-        description="SIP password; leave out to have one generated into the run directory's secrets",
+        description="SIP password (12+ characters, mixed kinds); leave out to have one generated into the run "
+        "directory's secrets",
     )
     pin: Pin | None = None
     queues: tuple[Name, ...] = ()
@@ -314,6 +325,8 @@ class Agent(_Strict):
         default=3, ge=1, le=20, description="Offers missed in a row before the agent is paused (reason no_answer)"
     )
 
+    _password = field_validator("password")(_strong_phone_password)
+
 
 class Supervisor(_Strict):
     extension: Extension
@@ -321,6 +334,8 @@ class Supervisor(_Strict):
     password: str | None = None
     pin: Pin | None = None
     queues: tuple[Name, ...] = Field(min_length=1, description="Queues whose agents this supervisor may monitor")
+
+    _password = field_validator("password")(_strong_phone_password)
 
 
 def _normalized_entries(entries: tuple[str, ...]) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from tests.e2e.test_presence import IDLE, UNAVAILABLE, open_ami
 
 pytestmark = pytest.mark.e2e
 
-NEW_AGENT = '  - extension: "1004"\n    name: Dmitry Orlov\n    password: "reload-test-1004"\n    queues: [support]\n'
+NEW_AGENT = '  - extension: "1004"\n    name: Dmitry Orlov\n    password: "Reload-test-pw-7x"\n    queues: [support]\n'
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def agent_added(settings: Settings, service: ServiceProcess) -> Iterator[None]:
 def test_an_agent_added_by_a_reload_registers_shows_a_hint_and_logs_in(
     agent_added: None, stack: Stack, settings: Settings, service: ServiceProcess, tmp_path: Path
 ) -> None:
-    phone = DeskPhone(settings, "1004", "reload-test-1004", tmp_path)
+    phone = DeskPhone(settings, "1004", "Reload-test-pw-7x", tmp_path)
     phone.register()  # PJSIP has the new endpoint
     with open_ami(stack) as ami:
         ami.wait_for_hint("*81004", UNAVAILABLE)  # the hint exists, and shows the new agent logged out

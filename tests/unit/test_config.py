@@ -222,20 +222,26 @@ def test_extension_no_longer_listed_keeps_its_password(tmp_path: Path) -> None:
 
 
 def test_hand_written_values_are_kept_and_missing_ones_filled_in(tmp_path: Path) -> None:
-    (tmp_path / "secrets.json").write_text(json.dumps({"ami_secret": "mine", "phone_passwords": {"1001": "pw1"}}))
+    (tmp_path / "secrets.json").write_text(
+        json.dumps({"ami_secret": "mine-Kx9vTq2mWp7r", "phone_passwords": {"1001": "pw1"}})
+    )
     secrets = Secrets.load(tmp_path, ["1001", "1002"])
-    assert secrets.ami_secret == "mine"
+    assert secrets.ami_secret == "mine-Kx9vTq2mWp7r"
     assert secrets.phone_passwords["1001"] == "pw1"
     assert secrets.db_password
     assert secrets.phone_passwords["1002"]
 
 
 def test_a_secrets_file_from_before_the_http_api_gets_a_token_and_keeps_the_rest(tmp_path: Path) -> None:
-    old = {"ami_secret": "ami", "db_password": "db", "phone_passwords": {"1001": "pw1"}}
+    old = {"ami_secret": "ami-Kx9vTq2mWp7rZ", "db_password": "db", "phone_passwords": {"1001": "pw1"}}
     (tmp_path / "secrets.json").write_text(json.dumps(old))
     secrets = Secrets.load(tmp_path, ["1001"])
     assert len(secrets.api_token) >= 16
-    assert (secrets.ami_secret, secrets.db_password, secrets.phone_passwords) == ("ami", "db", {"1001": "pw1"})
+    assert (secrets.ami_secret, secrets.db_password, secrets.phone_passwords) == (
+        "ami-Kx9vTq2mWp7rZ",
+        "db",
+        {"1001": "pw1"},
+    )
     assert json.loads((tmp_path / "secrets.json").read_text()) == {**old, "api_token": secrets.api_token}
 
 
@@ -251,10 +257,10 @@ def test_empty_values_are_regenerated(tmp_path: Path) -> None:
 
 
 def test_ami_secret_from_the_environment_wins_but_is_not_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CALLCENTER_AMI_SECRET", "from-env")
+    monkeypatch.setenv("CALLCENTER_AMI_SECRET", "from-env-Xq7-k2Lm9")
     secrets = Secrets.load(tmp_path)
-    assert secrets.ami_secret == "from-env"
-    assert json.loads((tmp_path / "secrets.json").read_text())["ami_secret"] != "from-env"
+    assert secrets.ami_secret == "from-env-Xq7-k2Lm9"
+    assert json.loads((tmp_path / "secrets.json").read_text())["ami_secret"] != "from-env-Xq7-k2Lm9"
 
 
 @pytest.mark.parametrize("text", ["{not json", "", '{"ami_secret": "x",', "\x00\x01"])
