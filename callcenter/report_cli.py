@@ -13,10 +13,9 @@ import argparse
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import create_engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine
 
-from callcenter.config import Secrets, Settings
+from callcenter.config import Settings
 from callcenter.dialplan.model import Dialplan
 from callcenter.kpi.render import Shown, render
 from callcenter.kpi.report import Grouping, ReportError, ReportQuery, zone
@@ -53,10 +52,6 @@ def _load_dialplan(settings: Settings) -> Dialplan | None:
         return None
 
 
-def _engine_url(settings: Settings) -> str:
-    return settings.database_dsn(Secrets.load(settings.run_dir))
-
-
 def _cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     if args.action == "rebuild":
         return _cmd_rebuild(settings, args)
@@ -74,22 +69,20 @@ def _cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     dialplan = _load_dialplan(settings)
     if dialplan is None:
         return 1
+    from callcenter.cli import _with_database  # cli.py imports this module: imported when used
     from callcenter.store.reports import report
 
-    engine = create_engine(_engine_url(settings), connect_args={"connect_timeout": 5})
-    try:
-        with engine.connect() as connection:
-            rows = report(connection, dialplan, query, args.source)
-    except DBAPIError as error:
-        print(f"callcenter: cannot read the report: {str(error).splitlines()[0]}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
     shown: Shown = "sl_offered"
     if args.queue and len(args.queue) == 1 and args.queue[0] in dialplan.queues:
         shown = dialplan.queues[args.queue[0]].service_level.shown
-    sys.stdout.write(render(rows, args.format, shown))
-    return 0
+
+    def work(engine: Engine) -> int:
+        with engine.connect() as connection:
+            rows = report(connection, dialplan, query, args.source)
+        sys.stdout.write(render(rows, args.format, shown))
+        return 0
+
+    return _with_database(settings, "read the report", work)
 
 
 def _cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
@@ -100,21 +93,18 @@ def _cmd_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     dialplan = _load_dialplan(settings)
     if dialplan is None:
         return 1
+    from callcenter.cli import _with_database  # cli.py imports this module: imported when used
     from callcenter.store.rollups import rebuild
 
-    engine = create_engine(_engine_url(settings), connect_args={"connect_timeout": 5})
-    try:
+    def work(engine: Engine) -> int:
         with engine.begin() as connection:
             done = rebuild(connection, dialplan, start, end)
-    except DBAPIError as error:
-        print(f"callcenter: cannot rebuild the rollups: {str(error).splitlines()[0]}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
-    span = f"{start.astimezone(UTC).isoformat() if start else 'the first record'} to "
-    span += end.astimezone(UTC).isoformat() if end else "the last"
-    print(f"rollups rebuilt from {span}: {done.calls} call(s), {done.contacts} queue contact(s)")
-    return 0
+        span = f"{start.astimezone(UTC).isoformat() if start else 'the first record'} to "
+        span += end.astimezone(UTC).isoformat() if end else "the last"
+        print(f"rollups rebuilt from {span}: {done.calls} call(s), {done.contacts} queue contact(s)")
+        return 0
+
+    return _with_database(settings, "rebuild the rollups", work)
 
 
 def add_report_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
