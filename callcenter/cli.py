@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import DBAPIError
 
-from callcenter.config import Secrets, Settings
+from callcenter.config import Secrets, Settings, weak_secrets
 from callcenter.dialplan.model import Dialplan
 from callcenter.errors import CallcenterError
 from callcenter.report_cli import add_report_commands
@@ -170,6 +170,11 @@ def _cmd_check(settings: Settings, args: argparse.Namespace) -> int:
         dialplan = _load_checked(settings, path)
     except DialplanError as error:
         _print_problems(error.problems)
+        return 1
+    # Phones without a password in the dialplan use the run directory's: a hand-written weak one stops the start.
+    weak = weak_secrets(settings.run_dir, [phone.extension for phone in dialplan.phones() if not phone.password])
+    if weak:
+        _print_problems(weak)
         return 1
     print(
         f"{path}: OK ({len(dialplan.numbers)} numbers, {len(dialplan.menus)} menus, {len(dialplan.queues)} queues, "

@@ -12,14 +12,14 @@ import json
 import os
 import secrets
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callcenter.errors import ConfigError
-from callcenter.secret_rules import SECRET_MIN, weakness
+from callcenter.secret_rules import PHONE_PASSWORD_MIN, SECRET_MIN, weakness
 
 __all__ = ["RECORDING_FORMATS", "Secrets", "Settings"]
 
@@ -172,7 +172,7 @@ class Secrets:
         phones = data.setdefault("phone_passwords", {})
         for extension in extensions:
             if not phones.get(extension):
-                phones[extension] = secrets.token_urlsafe(12)
+                phones[extension] = _strong_phone_password(extension)
                 changed = True
         if changed:
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -185,12 +185,52 @@ class Secrets:
         if why is not None:  # a generated one never is: this is a secret someone chose, or a sample left in
             source = f"{_PREFIX}AMI_SECRET" if os.environ.get(_PREFIX + "AMI_SECRET") else f"{path}: ami_secret"
             raise ConfigError(f"{source} is weak: {why}; give a long random one, or none to have it generated")
+        weak = _weak_hand_written(path, data, extensions)
+        if weak:  # hand-written values: a phone's password is guessed online, the token is an admin's
+            raise ConfigError("; ".join(weak) + "; give long random ones, or delete them to have them generated")
         return cls(
             ami_secret=ami_secret,
             db_password=data["db_password"],
             phone_passwords=dict(phones),
             api_token=data["api_token"],
         )
+
+
+def weak_secrets(run_dir: Path, extensions: list[str]) -> list[str]:
+    """What `callcenter check` reports of the secrets file, read only: the weak values in it that would stop
+    the start (phone passwords of ``extensions``, the API token). Nothing when there is no file yet."""
+    path = run_dir / "secrets.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as error:
+        return [f"{path}: cannot read secrets ({error})"]
+    if not _is_secrets_shape(data):
+        return [f"{path}: not a secrets file"]
+    phones = data["phone_passwords"]
+    return _weak_hand_written(path, data, [extension for extension in extensions if phones.get(extension)])
+
+
+def _weak_hand_written(path: Path, data: dict[str, Any], extensions: Iterable[str]) -> list[str]:
+    weak = [
+        f"{path}: phone_passwords.{extension} is weak: {why}"
+        for extension in extensions
+        if (why := weakness(data["phone_passwords"][extension], PHONE_PASSWORD_MIN, known=[extension])) is not None
+    ]
+    token = data.get("api_token")
+    if token and (why := weakness(token, SECRET_MIN)) is not None:
+        weak.append(f"{path}: api_token is weak: {why}")
+    return weak
+
+
+def _strong_phone_password(extension: str) -> str:
+    # 16 random URL-safe characters are nearly always of several kinds; the rare draw that is not (or holds the
+    # extension) is drawn again, so a generated password always passes the check hand-written ones get.
+    while True:
+        password = secrets.token_urlsafe(12)
+        if weakness(password, PHONE_PASSWORD_MIN, known=[extension]) is None:
+            return password
 
 
 def _is_secrets_shape(data: object) -> bool:

@@ -10,6 +10,7 @@ import pytest
 
 from callcenter.config import Secrets, Settings
 from callcenter.errors import ConfigError
+from callcenter.secret_rules import PHONE_PASSWORD_MIN, weakness
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -223,24 +224,24 @@ def test_extension_no_longer_listed_keeps_its_password(tmp_path: Path) -> None:
 
 def test_hand_written_values_are_kept_and_missing_ones_filled_in(tmp_path: Path) -> None:
     (tmp_path / "secrets.json").write_text(
-        json.dumps({"ami_secret": "mine-Kx9vTq2mWp7r", "phone_passwords": {"1001": "pw1"}})
+        json.dumps({"ami_secret": "mine-Kx9vTq2mWp7r", "phone_passwords": {"1001": "Pw1-desk-7Hq2x"}})
     )
     secrets = Secrets.load(tmp_path, ["1001", "1002"])
     assert secrets.ami_secret == "mine-Kx9vTq2mWp7r"
-    assert secrets.phone_passwords["1001"] == "pw1"
+    assert secrets.phone_passwords["1001"] == "Pw1-desk-7Hq2x"
     assert secrets.db_password
     assert secrets.phone_passwords["1002"]
 
 
 def test_a_secrets_file_from_before_the_http_api_gets_a_token_and_keeps_the_rest(tmp_path: Path) -> None:
-    old = {"ami_secret": "ami-Kx9vTq2mWp7rZ", "db_password": "db", "phone_passwords": {"1001": "pw1"}}
+    old = {"ami_secret": "ami-Kx9vTq2mWp7rZ", "db_password": "db", "phone_passwords": {"1001": "Pw1-desk-7Hq2x"}}
     (tmp_path / "secrets.json").write_text(json.dumps(old))
     secrets = Secrets.load(tmp_path, ["1001"])
     assert len(secrets.api_token) >= 16
     assert (secrets.ami_secret, secrets.db_password, secrets.phone_passwords) == (
         "ami-Kx9vTq2mWp7rZ",
         "db",
-        {"1001": "pw1"},
+        {"1001": "Pw1-desk-7Hq2x"},
     )
     assert json.loads((tmp_path / "secrets.json").read_text()) == {**old, "api_token": secrets.api_token}
 
@@ -306,3 +307,41 @@ def test_secrets_file_with_a_secret_that_is_not_a_string_raises_config_error(tmp
     (tmp_path / "secrets.json").write_text(text)
     with pytest.raises(ConfigError, match="fix or delete"):
         Secrets.load(tmp_path, ["1001"])
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("pw1", "3 characters; at least 12"),
+        ("changeme-2026-Desk", "well-known sample"),
+        ("desk1001-Phone", "contains '1001'"),
+        ("alllowercaseletters", "one kind of character"),
+    ],
+)
+def test_a_weak_hand_written_phone_password_stops_the_load_naming_file_and_phone(
+    tmp_path: Path, password: str, why: str
+) -> None:
+    (tmp_path / "secrets.json").write_text(json.dumps({"phone_passwords": {"1001": password}}))
+    with pytest.raises(ConfigError) as caught:
+        Secrets.load(tmp_path, ["1001", "1002"])
+    message = str(caught.value)
+    assert f"{tmp_path / 'secrets.json'}: phone_passwords.1001 is weak" in message
+    assert why in message
+    assert "1002" not in message  # the generated one is strong
+
+
+def test_a_weak_password_of_a_phone_no_longer_in_the_dialplan_is_not_in_the_way(tmp_path: Path) -> None:
+    (tmp_path / "secrets.json").write_text(json.dumps({"phone_passwords": {"1009": "pw"}}))
+    assert Secrets.load(tmp_path, ["1001"]).phone_passwords["1009"] == "pw"
+
+
+def test_a_weak_hand_written_api_token_stops_the_load(tmp_path: Path) -> None:
+    (tmp_path / "secrets.json").write_text(json.dumps({"api_token": "token"}))
+    with pytest.raises(ConfigError, match="api_token is weak"):
+        Secrets.load(tmp_path)
+
+
+def test_generated_phone_passwords_pass_the_strength_check(tmp_path: Path) -> None:
+    extensions = [str(1000 + n) for n in range(200)]
+    secrets = Secrets.load(tmp_path, extensions)
+    assert all(weakness(secrets.phone_passwords[e], PHONE_PASSWORD_MIN, known=[e]) is None for e in extensions)
