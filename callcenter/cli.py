@@ -241,11 +241,32 @@ def _cmd_db(settings: Settings, args: argparse.Namespace) -> int:
         schema.upgrade(settings.database_dsn(secrets))
         print(f"database schema at {schema.head_revision()}")
         return 0
+    if args.action in ("backup", "restore"):
+        return _backup_or_restore(settings.database_dsn(secrets), args)
     cluster = PostgresCluster(settings.pg_data_dir, settings.pg_port, secrets.db_password)
     if args.action == "start":
         cluster.start()
     else:
         cluster.stop()
+    return 0
+
+
+def _backup_or_restore(dsn: str, args: argparse.Namespace) -> int:
+    from callcenter.store import backup
+
+    if not args.file:
+        print(f"callcenter db {args.action}: name the dump file", file=sys.stderr)
+        return 2
+    path = Path(args.file)
+    if args.action == "backup":
+        size = backup.backup(dsn, path)
+        print(f"{path}: {size} bytes")
+        return 0
+    if not args.yes:  # no prompt (cron, CI): replacing every record is asked for in so many words
+        print(f"callcenter db restore replaces the database's records with {path}'s: add --yes", file=sys.stderr)
+        return 2
+    backup.restore(dsn, path)
+    print(f"restored from {path}")
     return 0
 
 
@@ -537,8 +558,12 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--caller", help="the caller's number")
     simulate.add_argument("--keys", help="the caller's inputs, comma-separated; an empty item lets a timeout pass")
     simulate.set_defaults(handler=_cmd_simulate)
-    db = commands.add_parser("db", help="the database: upgrade the schema, start or stop the private cluster")
-    db.add_argument("action", choices=["upgrade", "start", "stop"])
+    db = commands.add_parser(
+        "db", help="the database: upgrade the schema, start or stop the private cluster, back it up, restore it"
+    )
+    db.add_argument("action", choices=["upgrade", "start", "stop", "backup", "restore"])
+    db.add_argument("file", nargs="?", help="backup: the dump to write; restore: the dump to read")
+    db.add_argument("--yes", action="store_true", help="restore: yes, replace the database's records with the dump's")
     db.set_defaults(handler=_cmd_db)
     asterisk = commands.add_parser("asterisk-root", help="build (once) and check the Asterisk 22 root")
     asterisk.set_defaults(handler=_cmd_asterisk_root)
