@@ -443,6 +443,19 @@ def _cmd_recordings_purge(settings: Settings, args: argparse.Namespace) -> int:
     return _with_database(settings, "purge recordings", work)
 
 
+def _cmd_recordings_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from callcenter.recordings.verify import verify
+
+    def work(engine: Engine) -> int:
+        report = verify(engine, settings.node, settings.recordings_dir)
+        for finding in report.findings:
+            print(finding)
+        print(f"{report.checked} recording(s) checked: {len(report.findings)} with a problem")
+        return 1 if report.findings else 0
+
+    return _with_database(settings, "verify recordings", work)
+
+
 def _set_hold(settings: Settings, recording_id: str, hold: bool) -> int:
     from callcenter.records import AuditEntry
     from callcenter.store.recording_queries import add_audit, set_legal_hold
@@ -525,6 +538,10 @@ def _add_recordings_commands(commands: argparse._SubParsersAction[argparse.Argum
     release = actions.add_parser("release", help="release a legal hold: the retention applies again")
     release.add_argument("recording_id")
     release.set_defaults(handler=_cmd_recordings_release)
+    check = actions.add_parser(
+        "verify", help="every unpurged recording's file there, of its size and SHA-256 (after a restore, a move)"
+    )
+    check.set_defaults(handler=_cmd_recordings_verify)
     audit = actions.add_parser("audit", help="who listed, fetched, held, released or purged recordings")
     audit.add_argument("recording_id", nargs="?", help="one recording's entries (default: all)")
     audit.add_argument("--last", type=_search_limit, default=20, metavar="N", help="how many (default 20)")

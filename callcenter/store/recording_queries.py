@@ -33,12 +33,14 @@ __all__ = [
     "find_recording",
     "find_recording_async",
     "insert_audit",
+    "kept_recordings",
     "lock_purgeable",
     "mark_purged",
     "purge_candidates",
     "search_recordings",
     "search_recordings_async",
     "select_audit",
+    "select_kept",
     "select_purge_candidates",
     "select_recording",
     "select_recordings",
@@ -179,6 +181,16 @@ def select_purge_candidates(
     )
 
 
+def select_kept(node: str, after_id: int, limit: int) -> Select[Any]:
+    """This node's rows whose file should still be there (not purged), in pages by id (after ``after_id``)."""
+    return (
+        select(recordings)
+        .where(recordings.c.node == node, recordings.c.purged_at.is_(None), recordings.c.id > after_id)
+        .order_by(recordings.c.id)
+        .limit(limit)
+    )
+
+
 def lock_purgeable(ids: Sequence[int]) -> Select[Any]:
     """The rows of ``ids`` still unheld and unpurged, locked until the purge's transaction ends."""
     return (
@@ -240,6 +252,10 @@ def purge_candidates(
 ) -> list[StoredRecording]:
     query = select_purge_candidates(node, now, policy_days, after_id, limit)
     return [_stored(row) for row in connection.execute(query).mappings()]
+
+
+def kept_recordings(connection: Connection, node: str, after_id: int, limit: int) -> list[StoredRecording]:
+    return [_stored(row) for row in connection.execute(select_kept(node, after_id, limit)).mappings()]
 
 
 def mark_purged(connection: Connection, ids: Sequence[int]) -> int:

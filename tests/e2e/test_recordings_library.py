@@ -184,6 +184,49 @@ def ago(days: float) -> datetime:
     return NOW - timedelta(days=days)
 
 
+# --- the CLI: verify (after a restore from backup) -------------------------------------------------------------
+
+
+def test_verify_finds_missing_resized_altered_and_unsafe_files_and_passes_the_rest(library: Library) -> None:
+    made = {
+        name: library.make(name, started_at=ago(n + 1))
+        for n, name in enumerate(["whole", "gone", "cut", "altered", "purged"])
+    }
+    escape = replace(library.make("escape", started_at=ago(9), with_file=False), path="../secrets.json")
+    library.store(*made.values(), escape)
+    (library.recordings_dir / made["gone"].path).unlink()
+    cut = library.recordings_dir / made["cut"].path
+    cut.write_bytes(cut.read_bytes()[:-100])
+    altered = library.recordings_dir / made["altered"].path
+    data = bytearray(altered.read_bytes())
+    data[-1] ^= 0xFF  # same size, one sample changed
+    altered.write_bytes(bytes(data))
+    engine = create_engine(library.url)
+    with engine.begin() as connection:
+        row = connection.execute(select_recording(library.node, "purged")).mappings().one()
+        mark_purged(connection, [row["id"]])  # its file may go: not a finding
+    engine.dispose()
+    (library.recordings_dir / made["purged"].path).unlink()
+
+    done = library.cli("verify")
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "5 recording(s) checked: 4 with a problem"
+    found = {line.split(":", 1)[0]: line for line in lines[:-1]}
+    assert sorted(found) == ["altered", "cut", "escape", "gone"]
+    assert found["gone"].endswith(": missing")
+    assert f"size {made['cut'].size - 100} bytes, {made['cut'].size} recorded" in found["cut"]
+    assert "checksum differs" in found["altered"]
+    assert "unsafe path" in found["escape"]
+
+
+def test_verify_of_a_whole_library_succeeds(library: Library) -> None:
+    library.store(*(library.make(f"ok-{n}", started_at=ago(n)) for n in range(3)))
+    done = library.cli("verify")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == "3 recording(s) checked: 0 with a problem"
+
+
 # --- the CLI: purge -----------------------------------------------------------------------------------------
 
 
