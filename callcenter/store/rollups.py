@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, insert, literal, or_, select
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from callcenter.dialplan.model import Dialplan
 from callcenter.kpi.agent_time import INTERVAL, AgentTimeSlice, agent_time, interval_start
@@ -63,6 +64,7 @@ from callcenter.store.tables import (
     rollup_agent_time,
     rollup_line_calls,
     rollup_marks,
+    rollup_marks_failed,
     rollup_queue,
     rollup_queue_agent,
 )
@@ -483,21 +485,34 @@ async def maintain_rollups(
     stop: asyncio.Event | None = None,
     batch: int = MARK_BATCH,
     passed: Callable[[int], None] | None = None,
+    set_aside: Callable[[int], None] | None = None,
 ) -> None:
     """Process marks until ``stop`` is set: a full batch is followed at once by the next, else wait ``every`` s.
 
     Each pass runs in a worker thread on a sync ``engine``: computing facts is pure Python (~0.4 ms a call),
     and the event loop that calls this also answers FastAGI and AMI. ``dialplan`` gives the dialplan in
-    service (its queues' thresholds) at each pass. Any failure (PostgreSQL away, or a record the facts cannot
-    be made of) is logged once with its cause and retried; the marks wait in the database meanwhile and the
-    service goes on. ``passed`` (for metrics and tests) is told how many marks each pass processed.
+    service (its queues' thresholds) at each pass. PostgreSQL away: logged once with its cause and retried;
+    the marks wait in the database meanwhile and the service goes on. A pass that fails with the database
+    there is a record the facts cannot be made of (a step kind a newer version wrote, a row edited by
+    hand): the marks are then taken one by one, and the one that fails alone is set aside in
+    ``rollup_marks_failed`` with its cause (logged, and counted to ``set_aside``), so that one bad record
+    never stops the rollups of every other call. ``passed`` (for metrics and tests) is told how many marks
+    each pass processed.
     """
     stop = stop or asyncio.Event()
     failing = False
     while not stop.is_set():
         done = 0
         try:
-            done = await asyncio.to_thread(_pass, engine, RollupSettings.from_dialplan(dialplan()), batch)
+            settings = RollupSettings.from_dialplan(dialplan())
+            try:
+                done = await asyncio.to_thread(_pass, engine, settings, batch)
+            except Exception as error:
+                if _database_away(error):
+                    raise
+                done, aside = await asyncio.to_thread(_isolate, engine, settings, batch)
+                if aside and set_aside is not None:
+                    set_aside(aside)
             if failing:
                 log.warning("rollups are being maintained again")
                 failing = False
@@ -515,9 +530,57 @@ async def maintain_rollups(
                 pass
 
 
+def _database_away(error: Exception) -> bool:
+    """PostgreSQL unreachable or the connection lost: a condition to wait out, not a bad record."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError | DisconnectionError | OSError | TimeoutError)
+
+
 def _pass(engine: Engine, settings: RollupSettings, batch: int) -> int:
     with engine.begin() as connection:
         return process_marks(connection, settings, batch)
+
+
+def _isolate(engine: Engine, settings: RollupSettings, batch: int) -> tuple[int, int]:
+    """Up to ``batch`` marks one at a time, setting aside each that fails alone; (processed, set aside).
+    Stops at the first failure that is the database going away: no mark is blamed for that."""
+    done = aside = 0
+    while done + aside < batch:
+        try:
+            processed = _pass(engine, settings, 1)
+        except Exception as error:
+            if _database_away(error):
+                break
+            aside += _set_aside_first(engine, error)
+            continue
+        if processed == 0:
+            break
+        done += processed
+    return done, aside
+
+
+def _set_aside_first(engine: Engine, error: Exception) -> int:
+    cause = f"{type(error).__name__}: {error}"[:2000]
+    with engine.begin() as connection:
+        connection.execute(select(func.pg_advisory_xact_lock(_LOCK)))
+        mark = connection.execute(select(rollup_marks).order_by(rollup_marks.c.id).limit(1)).first()
+        if mark is None:
+            return 0
+        connection.execute(
+            insert(rollup_marks_failed).values(
+                id=mark.id, kind=mark.kind, node=mark.node, key=mark.key, at=mark.at, error=cause
+            )
+        )
+        connection.execute(delete(rollup_marks).where(rollup_marks.c.id == mark.id))
+    log.error(
+        "rollups: %s mark %s/%s set aside in rollup_marks_failed (%s); the other calls' rollups go on",
+        mark.kind,
+        mark.node,
+        mark.key,
+        cause,
+    )
+    return 1
 
 
 # --- rebuild ---------------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ __all__ = [
     "rollup_agent_time",
     "rollup_line_calls",
     "rollup_marks",
+    "rollup_marks_failed",
     "rollup_queue",
     "rollup_queue_agent",
     "web_sessions",
@@ -235,6 +236,19 @@ rollup_marks = Table(
     Column("node", String(64), nullable=False),
     Column("key", String(64), nullable=False),  # the linkedid or the agent
     Column("at", DateTime(timezone=True)),
+)
+
+# Marks set aside: processing them failed with the database reachable (a record the facts cannot be made of).
+rollup_marks_failed = Table(
+    "rollup_marks_failed",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("node", String(64), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("at", DateTime(timezone=True)),
+    Column("error", Text, nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 
