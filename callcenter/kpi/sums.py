@@ -16,9 +16,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 from callcenter.kpi.contacts import ContactOutcome, QueueContact
-from callcenter.kpi.measures import Thresholds
+from callcenter.kpi.measures import QueueMeasures, Thresholds
 
-__all__ = ["SUM_FIELDS", "CallSums", "ContactSums", "Kpis", "call_sums", "contact_sums", "kpis", "total"]
+__all__ = [
+    "SUM_FIELDS",
+    "CallSums",
+    "ContactSums",
+    "Kpis",
+    "call_sums",
+    "contact_sums",
+    "kpis",
+    "measures_of",
+    "total",
+]
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,34 @@ def kpis(sums: ContactSums) -> Kpis:
         aht_seconds=_ratio(sums.talk_seconds + sums.hold_seconds + sums.wrapup_seconds, sums.handled),
         abandonment_rate=_ratio(long_abandons, not_short),
         fcr=_ratio(sums.resolved, sums.answered),
+    )
+
+
+def measures_of(sums: ContactSums) -> QueueMeasures:
+    """The ``QueueMeasures`` of the contacts these sums add up: what ``measure`` gives over those contacts."""
+    ratios = kpis(sums)
+    return QueueMeasures(
+        offered=sums.offered,
+        answered=sums.answered,
+        abandoned=sums.abandoned,
+        short_abandoned=sums.short_abandoned,
+        overflowed=sums.overflowed,
+        callbacks=sums.callbacks,
+        transferred=sums.transferred,
+        answered_within_target=sums.answered_within_target,
+        abandoned_within_target=sums.abandoned_within_target,
+        handled=sums.handled,
+        talk_seconds=sums.talk_seconds,
+        hold_seconds=sums.hold_seconds,
+        wrapup_seconds=sums.wrapup_seconds,
+        ring_no_answer=sums.ring_no_answer,
+        sl_offered=ratios.sl_offered,
+        sl_answered=ratios.sl_answered,
+        sl_asterisk2=ratios.sl_asterisk2,
+        asa_seconds=ratios.asa_seconds,
+        max_wait_seconds=sums.max_wait_seconds,
+        abandonment_rate=ratios.abandonment_rate,
+        aht_seconds=ratios.aht_seconds,
     )
 
 

@@ -10,23 +10,40 @@ state and reason, since when, and the call they are on.
 Contacts count on the day they entered the queue. Each queue's service level is the variant its dialplan
 ``service_level.shown`` names (``sl_offered`` by default, GUIDE §3), with its T and S.
 
+Memory stays flat over a busy day: a call's steps are kept only while more may come. Once it has ended
+(its last step an end, quiet for ``FOLD_AFTER_END``) or gone quiet for ``FOLD_AFTER`` whatever its last step
+(an end never written), its contacts are folded into the queue's running sums (``kpi.sums``, which give
+exactly what ``measure`` gives) and its steps dropped. Folded contacts keep the thresholds of the moment
+they were folded (as rollups do); a later step of a folded call is left out, but its entering a queue
+again is a new visit and counts.
+
 Pure: no I/O, no clock (every fact and question carries its time).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from callcenter.acd.events import AgentState
 from callcenter.dialplan.model import Dialplan
 from callcenter.kpi.contacts import QueueContact, contacts_from_steps
-from callcenter.kpi.measures import QueueMeasures, Thresholds, measure
+from callcenter.kpi.measures import QueueMeasures, Thresholds
+from callcenter.kpi.sums import ContactSums, contact_sums, measures_of, total
 from callcenter.records import CallStep, StepKind
 
-__all__ = ["AgentPanel", "Board", "CurrentCall", "QueuePanel", "Wallboard"]
+__all__ = [
+    "FOLD_AFTER",
+    "FOLD_AFTER_END",
+    "AgentPanel",
+    "Board",
+    "CurrentCall",
+    "QueuePanel",
+    "Wallboard",
+    "queue_thresholds",
+]
 
 
 @dataclass(frozen=True)
@@ -123,19 +140,56 @@ class Board:
 
 
 _CALL_ENDS = (StepKind.ENDED, StepKind.TRANSFERRED)
+# Steps after which a call has nothing more to say, unless a transfer or an overflow queues it again within
+# seconds. (A callback request is not one: the callback's dialling comes later, under the same call.)
+_LAST_WORDS = frozenset({StepKind.ENDED, StepKind.TRANSFERRED, StepKind.ABANDONED, StepKind.OVERFLOWED})
+FOLD_AFTER_END = timedelta(minutes=2)
+FOLD_AFTER = timedelta(hours=4)
+_FOLD_EVERY = timedelta(seconds=30)
+
+
+def _default_thresholds(queue: str) -> Thresholds:
+    return Thresholds()
+
+
+def queue_thresholds(dialplan: Dialplan, queue: str) -> Thresholds:
+    """The queue's T and S in ``dialplan``; the defaults for a queue it does not have (removed by a reload)."""
+    rules = dialplan.queues.get(queue)
+    if rules is None:
+        return Thresholds()
+    level = rules.service_level
+    return Thresholds(float(level.target_seconds), float(level.short_abandon_seconds))
+
+
+@dataclass
+class _OpenCall:
+    """A call of today's whose steps may still change its contacts."""
+
+    steps: list[CallStep] = field(default_factory=list)
+    contacts: list[QueueContact] = field(default_factory=list)
+    last: datetime | None = None
 
 
 class Wallboard:
-    def __init__(self, zone: tzinfo) -> None:
+    def __init__(self, zone: tzinfo, thresholds: Callable[[str], Thresholds] = _default_thresholds) -> None:
+        """``thresholds``: a queue's T and S now (the dialplan in service), for contacts folded into sums."""
         self._zone = zone
+        self._thresholds = thresholds
         self._day: date | None = None
-        self._steps: dict[tuple[str, str], list[CallStep]] = {}  # today's calls' steps
-        self._contacts: dict[tuple[str, str], list[QueueContact]] = {}
+        self._open: dict[tuple[str, str], _OpenCall] = {}  # today's calls that may still change
+        self._folded: dict[str, ContactSums] = {}  # per queue: today's contacts of calls over and done with
+        self._latest: datetime | None = None  # the latest fact's time: when to fold (no clock here)
+        self._next_fold: datetime | None = None
         # Per queue (and its thresholds, which a reload may change), dropped when a step of the queue arrives.
         self._measures: dict[str, tuple[Thresholds, QueueMeasures]] = {}
         self._since: dict[str, datetime] = {}
         self._states: dict[str, tuple[AgentState, str]] = {}
         self._calls: dict[str, CurrentCall] = {}
+
+    @property
+    def calls_kept(self) -> int:
+        """Calls whose steps are held now (the rest are sums): what the wallboard's memory grows with."""
+        return len(self._open)
 
     def agent_state(self, agent: str, state: AgentState, reason: str, at: datetime) -> None:
         if self._states.get(agent) != (state, reason):
@@ -153,16 +207,37 @@ class Wallboard:
                 del self._calls[step.agent]
         self._roll(step.at)
         key = (step.node, step.linkedid)
-        steps = self._steps.get(key)
-        if steps is None:
+        call = self._open.get(key)
+        if call is None:
             if step.kind is not StepKind.QUEUED or self._local_day(step.at) != self._day:
-                return  # a call that entered no queue today: not today's figures
-            steps = self._steps[key] = []
-        steps.append(step)
-        before = {c.queue for c in self._contacts.get(key, ())}
-        self._contacts[key] = contacts_from_steps(steps)
-        for queue in before | {c.queue for c in self._contacts[key]}:
+                return  # a call that entered no queue today (or folded already): not today's figures
+            call = self._open[key] = _OpenCall()
+        call.steps.append(step)
+        call.last = step.at if call.last is None else max(call.last, step.at)
+        before = {c.queue for c in call.contacts}
+        call.contacts = contacts_from_steps(call.steps)
+        for queue in before | {c.queue for c in call.contacts}:
             self._measures.pop(queue, None)
+        if self._latest is None or step.at > self._latest:
+            self._latest = step.at
+        if self._next_fold is None or self._latest >= self._next_fold:
+            self._fold(self._latest)
+            self._next_fold = self._latest + _FOLD_EVERY
+
+    def _fold(self, now: datetime) -> None:
+        """Fold the calls that are over (or long quiet) into their queues' sums, and drop their steps."""
+        for key, call in list(self._open.items()):
+            assert call.last is not None
+            quiet = now - call.last
+            ended = call.steps[-1].kind in _LAST_WORDS
+            if quiet < FOLD_AFTER and not (ended and quiet >= FOLD_AFTER_END):
+                continue
+            for contact in call.contacts:
+                if self._local_day(contact.entered_at) == self._day:
+                    folded = self._folded.get(contact.queue, ContactSums())
+                    self._folded[contact.queue] = folded + contact_sums(contact, self._thresholds(contact.queue))
+                    self._measures.pop(contact.queue, None)
+            del self._open[key]
 
     def board(
         self,
@@ -195,10 +270,10 @@ class Wallboard:
                 if name in panel.queues:
                     counts[str(panel.state)] += 1
             waiting, longest = waits.get(name, (0, 0.0))
-            level = rules.service_level
-            thresholds = Thresholds(float(level.target_seconds), float(level.short_abandon_seconds))
+            thresholds = queue_thresholds(dialplan, name)
             today = self._today(name, thresholds)
-            queues.append(QueuePanel(name, rules.name, waiting, longest, counts, today, thresholds, level.shown))
+            shown = rules.service_level.shown
+            queues.append(QueuePanel(name, rules.name, waiting, longest, counts, today, thresholds, shown))
         assert self._day is not None
         return Board(now, self._day, tuple(queues), tuple(agents))
 
@@ -206,13 +281,13 @@ class Wallboard:
         cached = self._measures.get(queue)
         if cached is not None and cached[0] == thresholds:
             return cached[1]
-        contacts = [
-            contact
-            for contacts in self._contacts.values()
-            for contact in contacts
+        kept = total(
+            contact_sums(contact, thresholds)
+            for call in self._open.values()
+            for contact in call.contacts
             if contact.queue == queue and self._local_day(contact.entered_at) == self._day
-        ]
-        measured = measure(contacts, thresholds)
+        )
+        measured = measures_of(self._folded.get(queue, ContactSums()) + kept)
         self._measures[queue] = (thresholds, measured)
         return measured
 
@@ -224,6 +299,6 @@ class Wallboard:
         day = self._local_day(at)
         if self._day is None or day > self._day:
             self._day = day
-            self._steps.clear()
-            self._contacts.clear()
+            self._open.clear()
+            self._folded.clear()
             self._measures.clear()

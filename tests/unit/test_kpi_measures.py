@@ -25,7 +25,7 @@ from callcenter.kpi.measures import (
     measure,
     measure_by_queue,
 )
-from callcenter.kpi.sums import ContactSums, contact_sums, kpis, total
+from callcenter.kpi.sums import ContactSums, contact_sums, kpis, measures_of, total
 from callcenter.records import CallStep, StepKind
 
 L1 = "+78001000001"
@@ -491,6 +491,16 @@ def test_summed_contact_sums_give_the_measures_of_the_dataset_per_queue_and_inte
             for name in ("sl_offered", "sl_answered", "sl_asterisk2", "asa_seconds", "aht_seconds"):
                 assert getattr(got, name) == pytest.approx(getattr(want, name)), name
             assert got.abandonment_rate == pytest.approx(want.abandonment_rate)
+
+
+def test_measures_of_summed_contacts_equal_the_measures_of_the_contacts() -> None:
+    limits = Thresholds(service_seconds=30, short_abandon_seconds=2)
+    contacts = all_contacts()
+    for group in [*by_queue(contacts).values(), *intervals(contacts).values(), contacts, []]:
+        want = measure(group, limits)
+        got = measures_of(total(contact_sums(c, limits) for c in group))
+        for name, value in dataclasses.asdict(want).items():
+            assert getattr(got, name) == pytest.approx(value), name
 
 
 def test_fcr_from_sums_counts_answered_contacts_whose_call_was_not_repeated() -> None:
