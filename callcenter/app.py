@@ -21,7 +21,7 @@ from callcenter.acd.events import AgentLoggedIn, AgentPaused, AgentState, AgentS
 from callcenter.acd.setup import acd_rules
 from callcenter.asterisk.agi import AgiChannel, AgiHandler, AgiServer
 from callcenter.asterisk.ami import AmiActionError, AmiClient
-from callcenter.asterisk.confgen import render_config, write_config
+from callcenter.asterisk.confgen import BLOCKED_FILE, render_config, write_config
 from callcenter.calls.acd_service import AcdService
 from callcenter.calls.agent_codes import AgentCodes
 from callcenter.calls.callbacks import CallbackDesk
@@ -41,6 +41,8 @@ from callcenter.errors import ConfigError
 from callcenter.ivr.prompts import PromptResolver
 from callcenter.live_dialplan import LiveDialplan
 from callcenter.records import AgentEvent, Callback, CallbackStatus, CallStep, Record
+from callcenter.security.blocking import BlockRules, exempt_addresses
+from callcenter.security.guard import SipGuard
 from callcenter.sounds import shipped_prompts
 from callcenter.store import schema
 from callcenter.store.queries import last_agent_states, open_callbacks
@@ -48,13 +50,13 @@ from callcenter.store.rollups import maintain_rollups
 from callcenter.store.writer import RecordWriter
 from callcenter.web.admin_api import DialplanAdmin
 from callcenter.web.auth import WebAuth
-from callcenter.web.metrics import LiveSources, ServiceMetrics, start_metrics
+from callcenter.web.metrics import LiveSources, RecordingDiskSources, ServiceMetrics, start_metrics
 from callcenter.web.recording_api import RecordingLibrary
 from callcenter.web.report_pages import ReportSource
 from callcenter.web.server import WebParts, start_web
 from callcenter.web.sessions import SessionStore
 from callcenter.web.user_store import FIRST_ADMIN, FIRST_ADMIN_FILE, ensure_first_admin
-from callcenter.web.wallboard import Wallboard
+from callcenter.web.wallboard import Wallboard, queue_thresholds
 from callcenter.web.wallboard_api import WallboardFeed, today_steps_async
 
 __all__ = ["serve"]
@@ -136,18 +138,40 @@ class _AsteriskSync:
             log.info("Asterisk config updated for the new dialplan")
 
 
-def _restore_agents(acd: AcdService, url: str, node: str, agents: set[str]) -> None:
-    """Agents logged in (or paused, with their reason) before a restart are so again after it."""
+def _sip_guard(settings: Settings, ami: AmiClient, metrics: ServiceMetrics) -> SipGuard:
+    """Blocks SIP addresses that keep failing; never the carrier's or the service's own addresses."""
+    own = (settings.carrier_address, settings.sip_host, settings.ami_host, settings.agi_host)
+    rules = BlockRules(
+        failures=settings.sip_block_failures,
+        window=settings.sip_block_window,
+        period=settings.sip_block_seconds,
+        exempt=exempt_addresses(own, settings.sip_block_exempt.split(",")),
+    )
+    return SipGuard(
+        rules,
+        settings.asterisk_state_dir / "generated" / BLOCKED_FILE,
+        settings.run_dir / "sip-blocks.json",
+        lambda: ami.action({"Action": "Reload", "Module": "res_pjsip.so"}),
+        ami.connected,
+        counted=metrics.sip_security_event,
+        blocked_now=metrics.sip_blocked,
+    )
+
+
+def _restore_agents(acd: AcdService, url: str, node: str, agents: set[str], spooled: list[Record]) -> None:
+    """Agents logged in (or paused, with their reason) before a restart are so again after it: PostgreSQL's
+    last states, with what is still spooled (newer: a change during an outage, or just before a kill) on top."""
     engine = create_engine(url, connect_args={"connect_timeout": 3})
+    states: dict[str, tuple[str, str]] = {}
     try:
         states = last_agent_states(engine, node)
     except (DBAPIError, OSError) as error:
-        log.error(
-            "agent states not restored, PostgreSQL unreachable (%s): agents log in again", str(error).splitlines()[0]
-        )
-        return
+        log.error("agent states not read from PostgreSQL (%s); the spooled ones only", str(error).splitlines()[0])
     finally:
         engine.dispose()
+    for record in spooled:  # oldest first: the last one of an agent wins
+        if isinstance(record, AgentEvent) and record.node == node:
+            states[record.agent] = (record.state, record.reason)
     now = acd.now()
     for agent, (state, reason) in sorted(states.items()):
         if agent not in agents or state == AgentState.LOGGED_OUT:
@@ -158,19 +182,31 @@ def _restore_agents(acd: AcdService, url: str, node: str, agents: set[str]) -> N
         log.info("agent %s restored as %s", agent, "paused" if state == AgentState.PAUSED else "logged in")
 
 
-async def _resync_live_calls(ami: AmiClient, live_calls: LiveCalls) -> None:
-    """Once AMI is up after the start: conversations between callers and agents that outlived a restart."""
+async def _resync_live_calls(ami: AmiClient, live_calls: LiveCalls, then: Callable[[], None]) -> None:
+    """Once AMI is up after the start: conversations between callers and agents that outlived a restart.
+    After each reconnect: those of them that ended while AMI was away (no Hangup came) end now. ``then``
+    runs once, after the first resync."""
+    logged_in = asyncio.Event()
+    ami.on_login(logged_in.set)
+    resumed = False
     while True:
         await ami.connected.wait()
+        logged_in.clear()
         try:
             statuses = await ami.action_list({"Action": "Status", "Variables": "CC_WAITING"}, timeout=10)
         except AmiActionError as error:
             log.warning("live calls not resynced yet: %s", error)
             await asyncio.sleep(1)
             continue
-        found = live_calls.found(statuses)
-        log.info("live calls resynced from AMI: %d channel(s), %d conversation(s) going on", len(statuses), found)
-        return
+        if not resumed:
+            found = live_calls.found(statuses)
+            log.info("live calls resynced from AMI: %d channel(s), %d conversation(s) going on", len(statuses), found)
+            resumed = True
+            then()
+        else:
+            gone = live_calls.still_up(statuses)
+            log.info("live calls resynced after an AMI reconnect: %d ended while AMI was away", gone)
+        await logged_in.wait()
 
 
 def _open_callbacks(url: str, node: str, spooled: list[Record]) -> list[Callback]:
@@ -263,7 +299,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     prompts = PromptResolver(settings.sounds_dir, IN_ROOT_SOUNDS)
     acd = AcdService(*acd_rules(dialplan.current))
     zone = ZoneInfo(settings.web_timezone)
-    wallboard = WallboardFeed(Wallboard(zone), dialplan, acd.queue_waits, lambda: acd.agent_states)
+    board = Wallboard(zone, lambda queue: queue_thresholds(dialplan.current, queue))
+    wallboard = WallboardFeed(board, dialplan, acd.queue_waits, lambda: acd.agent_states)
 
     def journal(record: Record) -> None:
         """Every record to the writer; call steps counted for the metrics and shown on the wallboard on the way."""
@@ -278,13 +315,20 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         wallboard.agent_state(change)
 
     acd.on_agent_state = on_agent_state
-    await asyncio.to_thread(_restore_agents, acd, url, settings.node, {a.extension for a in dialplan.current.agents})
+    agents = {a.extension for a in dialplan.current.agents}
+    await asyncio.to_thread(_restore_agents, acd, url, settings.node, agents, writer.spooled())
     callbacks = CallbackDesk(
         acd, lambda action, timeout: ami.originate(action, timeout), writer.submit, settings.node, prompts
     )
-    restored = callbacks.restore(await asyncio.to_thread(_open_callbacks, url, settings.node, writer.spooled()))
-    if restored:
-        log.info("%d callback(s) waiting again", restored)
+    promised = await asyncio.to_thread(_open_callbacks, url, settings.node, writer.spooled())
+
+    def restore_callbacks() -> None:
+        # Only once the live calls are known: an agent still on a call that outlived a restart would be
+        # offered one (and, the Originate failing while AMI is not up yet, auto-paused as not answering).
+        restored = callbacks.restore(promised)
+        if restored:
+            log.info("%d callback(s) waiting again", restored)
+
     recordings = RecordingDesk(
         dialplan,
         lambda action: ami.action(action),
@@ -294,6 +338,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         IN_ROOT_RECORDINGS,
         settings.recordings_dir,
         settings.recording_format,
+        min_free_bytes=settings.recordings_min_free_mb * 1024 * 1024,
     )
     waiting = QueueWaiting(acd, prompts, lambda: datetime.now(UTC), journal, settings.node, callbacks, recordings)
     live_calls = LiveCalls(acd, journal, settings.node)
@@ -335,6 +380,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         monitoring.event(event)  # ChanSpyStart/Stop, DTMFEnd (mode switches)
         holds.event(event)
         transfers.event(event)  # BlindTransfer, AttendedTransfer
+        sip_guard.event(event)  # security events: failed SIP requests, counted per address
         if event.get("Event") == "DialEnd" and event.get("DialStatus") == "ANSWER":
             # DestChannel is like PJSIP/1001-0000002a: the endpoint is the agent.
             agent = event.get("DestChannel", "").removeprefix("PJSIP/").rsplit("-", 1)[0]
@@ -349,6 +395,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     ami = AmiClient(settings.ami_host, settings.ami_port, settings.ami_username, secrets.ami_secret, on_ami_event)
     presence = PresencePublisher(ami, [agent.extension for agent in dialplan.current.agents])
     asterisk_sync = _AsteriskSync(settings, ami)
+    sip_guard = _sip_guard(settings, ami, metrics)
 
     def dialplan_changed(new: Dialplan) -> None:
         asterisk_sync.changed(new)
@@ -397,6 +444,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         LiveSources(acd.queue_waits, lambda: dict(acd.agent_states), lambda: writer.pending, writer.lag,
                     lambda: ami.reconnects)
     )  # fmt: skip
+    metrics.add_recording_disk(
+        RecordingDiskSources(lambda: recordings.disk.free_bytes, lambda: recordings.disk.alarm,
+                             lambda: recordings.unfinished)
+    )  # fmt: skip
     metrics_web = await start_metrics(metrics, settings.metrics_host, settings.metrics_port)
     ami.start()
     try:
@@ -410,9 +461,18 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 tasks.create_task(acd.run(), name="acd"),
                 tasks.create_task(callbacks.run(), name="callbacks"),
                 tasks.create_task(recordings.run(), name="recordings"),
-                tasks.create_task(_resync_live_calls(ami, live_calls), name="live-call-resync"),
+                tasks.create_task(_resync_live_calls(ami, live_calls, restore_callbacks), name="live-call-resync"),
                 tasks.create_task(presence.run(), name="agent-presence"),
-                tasks.create_task(maintain_rollups(rollup_engine, lambda: dialplan.current), name="rollups"),
+                tasks.create_task(sip_guard.run(), name="sip-guard"),
+                tasks.create_task(
+                    maintain_rollups(
+                        rollup_engine,
+                        lambda: dialplan.current,
+                        passed=metrics.rollup_marks,
+                        set_aside=metrics.rollup_marks_set_aside,
+                    ),
+                    name="rollups",
+                ),
             ]
             log.info(
                 "callcenter serving node %s: %d number(s), %d agent(s)",

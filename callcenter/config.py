@@ -8,6 +8,7 @@ then on.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -56,12 +57,22 @@ class Settings:
     database_url: str = ""  # empty: the private cluster under run_dir
     log_level: str = "INFO"
     recording_format: str = "wav"  # wav (16-bit PCM), flac or ogg: what finished recordings are kept as
+    # The recordings disk alarm (log and /metrics) below this much free space; an hour of one stereo
+    # wav call is ~115 MB, so the default leaves room for a few hours of a small call center's calls.
+    recordings_min_free_mb: int = 1024
     # The web pages' session cookie: Secure by default; browsers (Chromium included) keep a Secure cookie
     # on http://127.0.0.1 and http://localhost, so only plain HTTP on another address needs it off.
     web_cookie_secure: bool = True
     web_session_idle: int = 1800  # seconds without a request before a session ends
     web_session_lifetime: int = 43200  # seconds after log-in before a session ends, used or not
     web_timezone: str = "UTC"  # what "today" is on the wallboard and the reports' default dates
+    # SIP addresses that keep failing (unknown sources, wrong passwords) are blocked in Asterisk for a while:
+    # this many failures (0: never block) within the window (seconds) block the address for the period.
+    sip_block_failures: int = 10
+    sip_block_window: int = 300
+    sip_block_seconds: int = 1800
+    # Never blocked, besides the carrier and the service's own addresses: addresses or networks, comma-separated.
+    sip_block_exempt: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +104,18 @@ class Settings:
             ZoneInfo(settings.web_timezone)
         except (ValueError, ZoneInfoNotFoundError):
             raise ConfigError(f"{_PREFIX}WEB_TIMEZONE={settings.web_timezone!r} is not a known time zone") from None
+        if settings.sip_block_failures < 0 or settings.sip_block_window < 1 or settings.sip_block_seconds < 1:
+            raise ConfigError(
+                f"{_PREFIX}SIP_BLOCK_FAILURES must be 0 (never block) or more, "
+                f"{_PREFIX}SIP_BLOCK_WINDOW and {_PREFIX}SIP_BLOCK_SECONDS at least 1 second"
+            )
+        for entry in filter(None, (part.strip() for part in settings.sip_block_exempt.split(","))):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"{_PREFIX}SIP_BLOCK_EXEMPT: {entry!r} is not an address or network (like 10.0.0.0/8)"
+                ) from None
         if settings.recording_format not in RECORDING_FORMATS:
             raise ConfigError(
                 f"{_PREFIX}RECORDING_FORMAT={settings.recording_format!r}: one of {', '.join(RECORDING_FORMATS)}"

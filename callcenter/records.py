@@ -25,6 +25,11 @@ __all__ = [
 ]
 
 
+# The outcome_reason of a call's row written while the call goes on (queued, the end a placeholder): the
+# final record replaces it; a service killed meanwhile leaves it for the restarted one to amend.
+IN_PROGRESS = "in_progress"
+
+
 class Outcome(StrEnum):
     COMPLETED = "completed"  # served by the IVR alone: a message, a hang-up the dialplan defines
     QUEUED = "queued"  # handed to a queue (and still there when the record was written)

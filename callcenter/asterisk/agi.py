@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,7 +23,7 @@ from panoramisk.utils import parse_agi_result
 
 from callcenter.errors import PeerError
 
-__all__ = ["AgiChannel", "AgiCommandError", "AgiHandler", "AgiHangupError", "AgiServer"]
+__all__ = ["AgiChannel", "AgiCommandError", "AgiHandler", "AgiHangupError", "AgiServer", "parse_environment"]
 
 log = logging.getLogger(__name__)
 
@@ -262,9 +263,36 @@ class AgiServer:
         except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError) as error:
             log.warning("FastAGI connection without a complete header block: %r", error)
             return None
-        headers: dict[str, str] = {}
-        for line in block.decode("utf-8", "replace").splitlines():
-            name, separator, value = line.partition(": ")
-            if separator and name.startswith("agi_"):
-                headers[name] = value
-        return headers
+        return parse_environment(block)
+
+
+# What Asterisk sends before the first value a caller controls (the caller ID): the first of each is its.
+_ASTERISK_FIRST = frozenset(
+    f"agi_{name}"
+    for name in ("network", "network_script", "request", "channel", "language", "type", "uniqueid", "version")
+)
+_HEADER_NAME = re.compile(r"agi_[a-z0-9_]+")
+
+
+def parse_environment(block: bytes) -> dict[str, str]:
+    """The agi_* environment Asterisk sends at the start of a session, as a dict.
+
+    Asterisk writes each value unescaped on its own line, so a line break in a value a caller controls
+    (caller ID, name, the number dialled: SIP allows %0A) could forge lines. extensions.conf replaces them
+    before the AGI; here, defence in depth: only '\n' ends a line (not the other line breaks of
+    str.splitlines, which a UTF-8 display name may carry), a line that is no header continues the value
+    before it, and of a repeated header the one Asterisk wrote wins: the first of those it writes before
+    the caller ID, the last of the others (it writes them after). Bytes not UTF-8 become U+FFFD.
+    """
+    entries: list[list[str]] = []
+    for line in block.decode("utf-8", "replace").removesuffix("\n\n").split("\n"):
+        name, separator, value = line.partition(": ")
+        if separator and _HEADER_NAME.fullmatch(name):
+            entries.append([name, value])
+        elif entries:
+            entries[-1][1] += "\n" + line
+    headers: dict[str, str] = {}
+    for name, value in entries:
+        if name not in headers or name not in _ASTERISK_FIRST:
+            headers[name] = value
+    return headers

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from panoramisk import Manager
@@ -20,12 +20,21 @@ from panoramisk.message import Message
 
 from callcenter.errors import PeerError
 
-__all__ = ["AmiActionError", "AmiClient"]
+__all__ = ["AmiActionError", "AmiClient", "event_field"]
 
 log = logging.getLogger(__name__)
 
 _BACKOFF_FIRST = 0.5
 _BACKOFF_MAX = 10.0
+
+
+def event_field(event: Mapping[str, Any], key: str) -> str:
+    """A field of an AMI event as text: '' when absent. panoramisk makes a repeated key a list (Asterisk
+    repeats some, garbage may repeat any): its last value then, so no handler meets a list where it reads text."""
+    value = event.get(key)
+    if isinstance(value, list):
+        value = value[-1] if value else ""
+    return "" if value is None else str(value)
 
 
 class AmiActionError(PeerError):
@@ -78,6 +87,7 @@ class AmiClient:
         self._on_event = on_event
         self._action_timeout = action_timeout
         self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._unanswered: set[asyncio.Future[Any]] = set()  # sent, each holding a place in _in_flight
         self._events: asyncio.Queue[Message] = asyncio.Queue()
         self.connected = asyncio.Event()
         self.reconnects = 0
@@ -128,12 +138,7 @@ class AmiClient:
         """Send an action and wait for its response; at most ``max_in_flight`` at once."""
         if not self.connected.is_set():
             raise AmiActionError(f"AMI is not connected; {action.get('Action')} not sent")
-        async with self._in_flight:
-            try:
-                async with asyncio.timeout(timeout or self._action_timeout):
-                    response = await self._manager.send_action(dict(action))
-            except TimeoutError:
-                raise AmiActionError(f"AMI {action.get('Action')}: no response in time") from None
+        response = await self._send(dict(action), timeout or self._action_timeout, "no response in time")
         if isinstance(response, list):
             return response[0]
         if not response.success:
@@ -146,12 +151,7 @@ class AmiClient:
         response and the closing ...Complete event."""
         if not self.connected.is_set():
             raise AmiActionError(f"AMI is not connected; {action.get('Action')} not sent")
-        async with self._in_flight:
-            try:
-                async with asyncio.timeout(timeout or self._action_timeout):
-                    responses = await self._manager.send_action(dict(action))
-            except TimeoutError:
-                raise AmiActionError(f"AMI {action.get('Action')}: no response in time") from None
+        responses = await self._send(dict(action), timeout or self._action_timeout, "no response in time")
         messages: list[Message] = responses if isinstance(responses, list) else [responses]
         if messages and messages[0].get("Response") == "Error":
             raise AmiActionError(f"AMI {action.get('Action')} failed: {messages[0].get('Message')}")
@@ -165,17 +165,40 @@ class AmiClient:
         """
         if not self.connected.is_set():
             raise AmiActionError("AMI is not connected; Originate not sent")
-        async with self._in_flight:
-            try:
-                async with asyncio.timeout(timeout):
-                    responses = await self._manager.send_action({**action, "Action": "Originate", "Async": "true"})
-            except TimeoutError:
-                raise AmiActionError("AMI Originate: no OriginateResponse in time") from None
+        responses = await self._send(
+            {**action, "Action": "Originate", "Async": "true"}, timeout, "no OriginateResponse in time"
+        )
         last: Message = responses[-1] if isinstance(responses, list) else responses
         if last.get("Response") != "Success":
             reason = last.get("Reason") or last.get("Message") or "failed"
             raise AmiActionError(f"Originate to {action.get('Channel')} not answered (reason {reason})")
         return last
+
+    async def _send(self, action: dict[str, str], timeout: float, late: str) -> Any:
+        """Send within the in-flight bound; wait ``timeout`` for the answer, else AmiActionError(``late``).
+
+        An action that timed out keeps its place until Asterisk answers it or the link drops: Asterisk is
+        still working on it, and actions sent in its place would pile up there (a flood against a slow
+        Asterisk put four times the bound on the wire: tests/e2e/test_ami_flood.py).
+        """
+        await self._in_flight.acquire()
+        if not self.connected.is_set():  # lost while this waited for a place: it would never be answered
+            self._in_flight.release()
+            raise AmiActionError(f"AMI is not connected; {action.get('Action')} not sent")
+        answer: asyncio.Future[Any] = self._manager.send_action(action)
+        self._unanswered.add(answer)
+        answer.add_done_callback(self._answered)
+        try:
+            # Not wait_for: on 3.11 it returns the answer and drops a cancel that comes as the answer does
+            # (the task then never ends: a stop hung when it came just after the AMI login, actions in flight).
+            async with asyncio.timeout(timeout):
+                return await asyncio.shield(answer)
+        except TimeoutError:
+            raise AmiActionError(f"AMI {action.get('Action')}: {late}") from None
+
+    def _answered(self, answer: asyncio.Future[Any]) -> None:
+        self._unanswered.discard(answer)
+        self._in_flight.release()
 
     def _queue_event(self, manager: Manager, event: Message) -> None:
         self._events.put_nowait(event)
@@ -198,3 +221,7 @@ class AmiClient:
         if self.connected.is_set():
             log.warning("AMI connection to %s:%d lost; reconnecting with backoff", self._host, self._port)
         self.connected.clear()
+        for answer in list(self._unanswered):  # no answer will come on this link: their places are free
+            if not answer.done():
+                answer.set_exception(AmiActionError("AMI link lost before the answer"))
+                answer.exception()  # retrieved: a timed-out action has nobody waiting for it

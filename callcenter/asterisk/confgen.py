@@ -7,17 +7,29 @@ phones and secrets come from one source and no secret is committed.
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable
 from pathlib import Path
 
 from callcenter.config import Secrets, Settings
 from callcenter.dialplan.model import Dialplan, ToVoicemail
 
-__all__ = ["PRESENCE_CONTEXT", "presence_device", "presence_hint", "render_config", "write_config"]
+__all__ = [
+    "BLOCKED_FILE",
+    "PRESENCE_CONTEXT",
+    "presence_device",
+    "presence_hint",
+    "render_blocked",
+    "render_config",
+    "write_config",
+]
 
 # Agents' ACD state as presence (BLF): the service sets a custom device state per agent, and a hint
 # on *8<extension> in this context (which from-phones includes) lets phones subscribe to it.
 PRESENCE_CONTEXT = "cc-presence"
 _PRESENCE_PREFIX = "*8"
+# Written by callcenter.security.guard (not by render_config: a dialplan reload must not lift the blocks).
+BLOCKED_FILE = "pjsip_blocked.conf"
 
 
 def presence_device(agent: str) -> str:
@@ -46,6 +58,8 @@ def render_config(settings: Settings, secrets: Secrets, dialplan: Dialplan) -> d
         phones.append(
             f"[{extension}](endpoint-common)\n"
             f"context = from-phones\n"
+            # by the user it authenticates as, never by an address (phones move; an address is no proof)
+            "identify_by = username\n"
             f"auth = {extension}\n"
             f"aors = {extension}\n"
             f'callerid = "{_quote(person.name)}" <{extension}>\n'
@@ -72,12 +86,42 @@ def render_config(settings: Settings, secrets: Secrets, dialplan: Dialplan) -> d
             f"[{_quote(settings.ami_username)}]\n"
             f"secret = {_quote(secrets.ami_secret)}\n"
             "deny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.0/255.0.0.0\n"
-            "read = system,call,agent,user,config,dtmf,reporting,cdr,dialplan\n"
+            # security: failed SIP authentications and unknown sources (callcenter/security/ blocks on them)
+            "read = system,call,agent,user,config,dtmf,reporting,security\n"
             "write = system,call,agent,user,config,command,reporting,originate\n"
+            # Not the dialplan or cdr classes (Newexten, VarSet, Cdr: ~80 events a call the service never
+            # reads), nor test and RTCP reports: Asterisk formats and the service parses every event sent.
+            + "".join(f"eventfilter(action(exclude),name({name})) =\n" for name in _UNREAD_EVENTS)
         ),
         "extensions_globals.conf": f"CC_AGI_URL = agi://{_quote(settings.agi_host)}:{settings.agi_port}\n",
         "extensions_presence.conf": _presence_hints(dialplan),
+        "extensions_transfer_numbers.conf": _transfer_numbers(dialplan),
     }
+
+
+_UNREAD_EVENTS = ("TestEvent", "RTCPSent", "RTCPReceived", "VarSet", "Newexten")
+
+
+def _transfer_numbers(dialplan: Dialplan) -> str:
+    """The outside numbers agents may transfer to, as exact extensions of [cc-agent-transfer] (which
+    #includes this file): in both forms an agent dials, 8 and 7 with ten digits. Nothing else goes out."""
+    lines = ["; generated from lists.transfer_numbers in dialplans/: the only outside transfer targets"]
+    for number in dialplan.lists.transfer_numbers.numbers:
+        national = number.removeprefix("+7")
+        for dialled in (f"8{national}", f"7{national}"):
+            lines.append(f"exten => {dialled},1,Goto(cc-transfer,{number},1)")
+    return "\n".join(lines) + "\n"
+
+
+def render_blocked(blocked: Iterable[str]) -> str:
+    """pjsip_blocked.conf: the SIP source addresses the service blocks (callcenter/security/), as a PJSIP ACL
+    that refuses every request from them with 403; pjsip.conf #tryincludes it."""
+    addresses = sorted(str(ipaddress.ip_address(address)) for address in blocked)
+    if not addresses:
+        return "; no SIP address is blocked\n"
+    lines = ["[cc-blocked]", "type = acl"]
+    lines += [f"deny = {address}" for address in addresses]
+    return "\n".join(lines) + "\n"
 
 
 def _presence_hints(dialplan: Dialplan) -> str:

@@ -47,6 +47,7 @@ class AcdService:
         self._channels: dict[str, str] = {}  # a waiting caller's channel uniqueid -> its contact
         self._answered: dict[str, str] = {}  # contact -> agent, for answers already posted (from AMI)
         self._answered_at: dict[str, datetime] = {}  # contact -> when (wall clock, for the record)
+        self._answer_hooks: dict[str, Callable[[], None]] = {}  # contact -> what to do when it is answered
         self.agent_states: dict[str, tuple[AgentState, str]] = {}
         self.on_agent_state: Callable[[AgentStateChanged], None] | None = None
 
@@ -78,7 +79,15 @@ class AcdService:
         self._channels[uniqueid] = contact
         return inbox
 
+    def on_answer(self, contact: str, then: Callable[[], None] | None) -> None:
+        """Call ``then`` when the contact's offer is answered (AMI DialEnd), at once; None forgets it."""
+        if then is None:
+            self._answer_hooks.pop(contact, None)
+        else:
+            self._answer_hooks[contact] = then
+
     def leave(self, contact: str, uniqueid: str) -> None:
+        self._answer_hooks.pop(contact, None)
         self._inboxes.pop(contact, None)
         self._channels.pop(uniqueid, None)
         self._answered.pop(contact, None)
@@ -91,6 +100,9 @@ class AcdService:
             self._answered[contact] = agent
             self._answered_at[contact] = datetime.now(UTC)
             self.post(OfferAnswered(self.now(), contact, agent))
+            hook = self._answer_hooks.pop(contact, None)
+            if hook is not None:
+                hook()
 
     def position(self, contact: str) -> int:
         """1 for the next caller to be offered; 0 when not waiting (ringing an agent, or gone)."""

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from panoramisk.message import Message
 
+from callcenter.asterisk.ami import event_field
 from callcenter.records import CallStep, Record, StepKind
 
 __all__ = ["HoldWatch"]
@@ -37,11 +38,11 @@ class HoldWatch:
 
     def event(self, event: Message) -> None:
         """Feed every AMI event; Hold, Unhold and Hangup matter."""
-        name = event.get("Event", "")
-        uniqueid = event.get("Uniqueid", "")
+        name = event_field(event, "Event")
+        uniqueid = event_field(event, "Uniqueid")
         if name == "Hold" and uniqueid not in self._held:
-            endpoint = event.get("Channel", "").removeprefix("PJSIP/").rsplit("-", 1)[0]
-            self._held[uniqueid] = _Held(event.get("Linkedid", "") or uniqueid, endpoint, self._clock())
+            endpoint = event_field(event, "Channel").removeprefix("PJSIP/").rsplit("-", 1)[0]
+            self._held[uniqueid] = _Held(event_field(event, "Linkedid") or uniqueid, endpoint, self._clock())
             log.info("%s put call %s on hold", endpoint, self._held[uniqueid].linkedid)
         elif name in ("Unhold", "Hangup") and uniqueid in self._held:
             held = self._held.pop(uniqueid)

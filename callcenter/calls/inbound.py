@@ -19,7 +19,7 @@ from callcenter.dialplan.model import Dialplan, ToNumber, ToQueue, ToVoicemail
 from callcenter.dialplan.numbers import InvalidNumberError, normalize_number
 from callcenter.ivr.interpreter import CallContext, Collect, Finish, IvrSession, Refuse, Turn
 from callcenter.ivr.prompts import PromptResolver
-from callcenter.records import CallRecord, Outcome
+from callcenter.records import IN_PROGRESS, CallRecord, Outcome
 
 __all__ = ["CAUSE_UNALLOCATED", "InboundCallFlow"]
 
@@ -83,6 +83,31 @@ class InboundCallFlow:
         session: IvrSession | None = None
         outcome, reason, destination = Outcome.FAILED, "", ""
         visit: QueueVisit | None = None
+
+        def record(outcome: Outcome, reason: str) -> CallRecord:
+            return CallRecord(
+                node=self._node,
+                linkedid=linkedid,
+                uniqueid=channel.header("uniqueid"),
+                dialled_raw=dialled,
+                dialled_number=normalized,
+                caller_number=channel.header("callerid"),
+                caller_name=channel.header("calleridname"),
+                started_at=started,
+                answered_at=answered_at,
+                ended_at=self._clock(),
+                outcome=outcome,
+                outcome_reason=reason,
+                language=session.language if session else "",
+                ivr_path=tuple(session.path) if session else (),
+                inputs=dict(session.inputs) if session else {},
+                destination=visit.destination or destination if visit else destination,
+                queue=visit.queue if visit else "",
+                agent=visit.agent if visit else "",
+                queued_at=visit.queued_at if visit else None,
+                connected_at=visit.connected_at if visit else None,
+            )
+
         try:
             if line is None:
                 outcome, reason = Outcome.REFUSED, "unknown_number"
@@ -106,6 +131,10 @@ class InboundCallFlow:
             if isinstance(end.target, ToQueue) and self._queues is not None:
                 destination = f"queue:{end.target.queue}"
                 visit = QueueVisit(end.target.queue, self._clock(), caller=caller or "", line=normalized or "")
+                # The call's row now, as it stands (queued; its end a placeholder the final record replaces):
+                # a service killed while the caller waits or talks cannot write the final one, and the restarted
+                # service's CallUpdate (calls/resync.py) then has a row to amend.
+                self._submit(record(Outcome.QUEUED, IN_PROGRESS))
                 await self._queues.wait(channel, dialplan, linkedid, session.priority, session.language, visit)
                 outcome, reason = visit.outcome, visit.reason
                 await self._queues.hand_on(channel, visit)
@@ -135,30 +164,7 @@ class InboundCallFlow:
             reason = reason or f"{type(error).__name__}: {error}"
             raise
         finally:
-            self._submit(
-                CallRecord(
-                    node=self._node,
-                    linkedid=linkedid,
-                    uniqueid=channel.header("uniqueid"),
-                    dialled_raw=dialled,
-                    dialled_number=normalized,
-                    caller_number=channel.header("callerid"),
-                    caller_name=channel.header("calleridname"),
-                    started_at=started,
-                    answered_at=answered_at,
-                    ended_at=self._clock(),
-                    outcome=outcome,
-                    outcome_reason=reason,
-                    language=session.language if session else "",
-                    ivr_path=tuple(session.path) if session else (),
-                    inputs=dict(session.inputs) if session else {},
-                    destination=visit.destination or destination if visit else destination,
-                    queue=visit.queue if visit else "",
-                    agent=visit.agent if visit else "",
-                    queued_at=visit.queued_at if visit else None,
-                    connected_at=visit.connected_at if visit else None,
-                )
-            )
+            self._submit(record(outcome, reason))
 
     async def _run_ivr(self, channel: AgiChannel, session: IvrSession, turn: Turn, language: str) -> Finish:
         while True:

@@ -29,7 +29,7 @@ from typing import Any
 from panoramisk.message import Message
 
 from callcenter.asterisk.agi import AgiChannel, AgiHangupError
-from callcenter.asterisk.ami import AmiActionError
+from callcenter.asterisk.ami import AmiActionError, event_field
 from callcenter.dialplan.model import Dialplan
 from callcenter.errors import CallcenterError
 from callcenter.records import AuditEntry, MonitorSession
@@ -212,14 +212,14 @@ class MonitorDesk:
     # --- AMI -------------------------------------------------------------------------------------------
 
     def event(self, event: Message) -> None:
-        name = event.get("Event", "")
+        name = event_field(event, "Event")
         if name == "ChanSpyStart":
-            live = self._live.get(event.get("SpyerChannel", ""))
+            live = self._live.get(event_field(event, "SpyerChannel"))
             if live is None:
                 return  # a notice's whisper, or a spy we did not start
-            spyee = event.get("SpyeeChannel", "")
+            spyee = event_field(event, "SpyeeChannel")
             live.spying.add(spyee)
-            linkedid = event.get("SpyeeLinkedid", "")
+            linkedid = event_field(event, "SpyeeLinkedid")
             if linkedid and linkedid not in live.session.calls:
                 self._changed(live, calls=(*live.session.calls, linkedid))
             queue = self._queue_of(spyee)
@@ -227,12 +227,12 @@ class MonitorDesk:
             if rules is not None and rules.monitoring_notice:
                 self._notify(spyee)
         elif name == "ChanSpyStop":
-            live = self._live.get(event.get("SpyerChannel", ""))
+            live = self._live.get(event_field(event, "SpyerChannel"))
             if live is not None:
-                live.spying.discard(event.get("SpyeeChannel", ""))
-        elif name == "DTMFEnd" and event.get("Direction") == "Received":
-            live = self._live.get(event.get("Channel", ""))
-            mode = _DTMF_MODES.get(event.get("Digit", ""))
+                live.spying.discard(event_field(event, "SpyeeChannel"))
+        elif name == "DTMFEnd" and event_field(event, "Direction") == "Received":
+            live = self._live.get(event_field(event, "Channel"))
+            mode = _DTMF_MODES.get(event_field(event, "Digit"))
             if live is None or mode is None or not live.spying or live.session.modes[-1][0] == mode:
                 return
             log.info("supervisor %s switches to %s on agent %s", live.session.supervisor, mode, live.session.agent)

@@ -329,7 +329,13 @@ class QueueWaiting:
         # t: the agent may transfer the caller (features.conf; calls/transfers.py follows it); U: at the
         # answer, extensions.conf [cc-answered] starts the recording the policy asks for (calls/recordings.py).
         options = f"tmb(cc-offer^s^1)U(cc-answered^{recording})"
-        await channel.exec("Dial", f"{targets},{int(offer.timeout)},{options}", timeout=_DIAL_MAX)
+        # The offer's steps as soon as AMI says who answered, not when Dial returns at the conversation's
+        # end: a service killed meanwhile would lose them (the same steps again later are no-ops).
+        self._acd.on_answer(contact, lambda: self._answered_now(contact, visit))
+        try:
+            await channel.exec("Dial", f"{targets},{int(offer.timeout)},{options}", timeout=_DIAL_MAX)
+        finally:
+            self._acd.on_answer(contact, None)
         if visit.outcome is Outcome.TRANSFERRED:  # counted at the transfer (an attended one ends here)
             return True
         status = await channel.get_variable("DIALSTATUS")
@@ -348,6 +354,13 @@ class QueueWaiting:
         self._offer_steps(contact, visit, agent)
         self._talk_ended(contact, visit)
         return True
+
+    def _answered_now(self, contact: str, visit: QueueVisit) -> None:
+        agent = self._acd.answered_by(contact)
+        if agent is None or visit.ringing is None:
+            return
+        visit.agent, visit.connected_at = agent, self._acd.answered_at(contact)
+        self._offer_steps(contact, visit, agent)
 
     def _offer_steps(self, contact: str, visit: QueueVisit, answered_by: str | None, result: str = "") -> None:
         """One step per agent rung for the offer that just ended: ring time and result."""

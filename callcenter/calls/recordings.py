@@ -14,6 +14,9 @@ How a recording comes about:
   with its size and SHA-256, and submits the Recording record. What it needs is in a sidecar ``<id>.json``
   written when the recording starts, so a restart of the service between start and end loses nothing:
   the next start finishes what Asterisk closed meanwhile.
+- The finisher's disk is watched (callcenter/recordings/disk.py): free space read every pass, and a
+  recording that cannot be written (a full disk) stays as Asterisk left it, retried every pass, with one
+  alarm logged per episode and the gauges in /metrics, while calls go on.
 
 AMI events come in through ``event`` (the AMI client's single consumer, in order); actions run on the
 caller's task (the HTTP API) or on the desk's own worker (feature codes), never inside ``event``.
@@ -38,6 +41,7 @@ from panoramisk.message import Message
 from callcenter.asterisk.ami import AmiActionError
 from callcenter.dialplan.model import Dialplan
 from callcenter.errors import CallcenterError
+from callcenter.recordings.disk import DiskWatch, Notice
 from callcenter.recordings.policy import DEFAULT_RETENTION_DAYS, RecordingPlan, plan_for, policy_for, storage_path
 from callcenter.records import Recording
 
@@ -103,6 +107,7 @@ class RecordingDesk:
         recordings_dir: Path,
         file_format: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        min_free_bytes: int = 0,
     ) -> None:
         self._dialplan = dialplan
         self._ami = ami
@@ -118,6 +123,8 @@ class RecordingDesk:
         self._legs: dict[str, _Leg] = {}  # by the agent's channel name
         self._work: asyncio.Queue[Callable[[], Awaitable[object]]] = asyncio.Queue()
         self.finished = 0
+        self.disk = DiskWatch(str(recordings_dir), min_free_bytes)
+        self.unfinished = 0  # recordings Asterisk has closed that the last pass could not write
 
     # --- what the queue sessions and AMI tell the desk ---------------------------------------------------
 
@@ -327,6 +334,7 @@ class RecordingDesk:
         worker = asyncio.create_task(self._do_work(), name="recording-actions")
         try:
             while True:
+                self.check_disk()
                 await self.finish_closed()
                 await asyncio.sleep(_FINISH_EVERY)
         finally:
@@ -340,19 +348,34 @@ class RecordingDesk:
             except Exception:
                 log.exception("recording action failed")
 
+    def check_disk(self) -> None:
+        """Read the free space of the recordings directory (a local filesystem call: no await needed)."""
+        try:
+            self._recordings_dir.mkdir(parents=True, exist_ok=True)
+            stats = os.statvfs(self._recordings_dir)
+        except OSError as error:
+            log.error("free space of %s not read: %s", self._recordings_dir, error)
+            return
+        _say(self.disk.free_space(time.monotonic(), stats.f_bavail * stats.f_frsize))
+
     async def finish_closed(self) -> int:
         """Turn every recording Asterisk has closed into its stored file and record; return how many."""
         if not self._incoming.is_dir():
             return 0
         count = 0
+        failures: list[str] = []
         for marker in sorted(self._incoming.glob("*.done")):
             recording_id = marker.stem
             try:
                 if await self._finish(recording_id):
                     count += 1
             except OSError as error:
-                log.error("recording %s not finished (%s); tried again later", recording_id, error)
+                # Said once per episode by the disk alarm, not once a second for each recording.
+                log.debug("recording %s not finished (%s); tried again later", recording_id, error)
+                failures.append(f"{recording_id}: {(str(error) or repr(error)).splitlines()[0]}")
         self.finished += count
+        self.unfinished = len(failures)
+        _say(self.disk.finish_pass(time.monotonic(), failures))
         return count
 
     async def _finish(self, recording_id: str) -> bool:
@@ -374,7 +397,11 @@ class RecordingDesk:
         target = self._recordings_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".part")
-        await _convert(raw, partial, self._format)
+        try:
+            await _convert(raw, partial, self._format)
+        except OSError:
+            partial.unlink(missing_ok=True)  # half a file would keep a full disk full
+            raise
         os.replace(partial, target)
         digest = await asyncio.to_thread(_sha256, target)
         recording = Recording(
@@ -397,6 +424,15 @@ class RecordingDesk:
         _remove(leftovers)
         log.info("recording %s finished: %.1f s, %s", recording_id, seconds, relative)
         return True
+
+
+def _say(notice: Notice | None) -> None:
+    if notice is None:
+        return
+    if notice.kind == "raised":
+        log.error("%s", notice.message)
+    else:
+        log.warning("%s", notice.message)
 
 
 def _new_recording_id(linkedid: str) -> str:
@@ -433,7 +469,8 @@ async def _convert(raw: Path, target: Path, file_format: str) -> None:
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     _, errors = await process.communicate()
-    if process.returncode != 0:
+    # sox exits 0 when a write fails (a full disk), leaving a cut file: its FAIL line is the only sign.
+    if process.returncode != 0 or b" FAIL " in errors:
         raise OSError(f"sox failed ({process.returncode}): {errors.decode(errors='replace').strip()}")
 
 

@@ -6,7 +6,9 @@ Two cases, both keyed by the call's linkedid:
   again at the place they had, and the call's record is amended at its end;
 - a caller who was talking to an agent is found over AMI (``Status`` with the
   channel variables the queue set): the agent is busy in the ACD until the call
-  ends (AMI Hangup), then wraps up; the record gets its end and its talk step.
+  ends (AMI Hangup), then wraps up; the record gets its end and its talk step. Such a call
+  that ends while AMI is away (Asterisk restarting) sends no Hangup we can see: after each
+  reconnect, ``still_up`` ends the ones whose caller's channel Asterisk no longer has.
 """
 
 from __future__ import annotations
@@ -154,6 +156,15 @@ class LiveCalls:
             log.info("call %s with agent %s goes on after the restart", talk.contact, agent)
             count += 1
         return count
+
+    def still_up(self, statuses: list[Message]) -> int:
+        """After AMI reconnects: the ``Status`` of every channel now. Resumed conversations whose caller's
+        channel is not among them ended while AMI was away; they end now. Returns how many."""
+        present = {status.get("Uniqueid", "") for status in statuses}
+        gone = [uniqueid for uniqueid in self._talking if uniqueid not in present]
+        for uniqueid in gone:
+            self.hung_up(uniqueid)
+        return len(gone)
 
     def hung_up(self, uniqueid: str) -> None:
         """AMI Hangup of a channel: if it was a resumed conversation, it is over."""

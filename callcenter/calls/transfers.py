@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from callcenter.asterisk.agi import AgiChannel, AgiHangupError
+from callcenter.asterisk.ami import event_field
 from callcenter.calls.queue_wait import QueueVisit, QueueWaiting
 from callcenter.calls.resync import parse_waiting
 from callcenter.dialplan.model import Dialplan
@@ -88,10 +89,10 @@ def _local_target(channel: str) -> tuple[str, str]:
 
 def parse_transfer(event: Mapping[str, Any]) -> Transfer | None:
     """A BlindTransfer or AttendedTransfer AMI event as a Transfer; None for any other event."""
-    name = event.get("Event")
+    name = event_field(event, "Event")
 
     def field(key: str) -> str:
-        return str(event.get(key) or "")
+        return event_field(event, key)
 
     if name == "BlindTransfer":
         return Transfer(

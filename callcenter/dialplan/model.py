@@ -11,10 +11,20 @@ new one.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from callcenter.dialplan.hours import Schedule
 from callcenter.dialplan.lists import CallerSet, normalize_entry
@@ -44,6 +54,7 @@ __all__ = [
     "ToNumber",
     "ToQueue",
     "ToVoicemail",
+    "TransferNumbers",
     "VipList",
     "final_action",
 ]
@@ -362,10 +373,40 @@ class VipList(NumberList):
     priority: int = Field(default=10, ge=1, le=100, description="Queue priority: higher is offered first")
 
 
+def _transfer_number(text: str) -> str:
+    """An outside number an agent may transfer a caller to: one exact Russian number, as agents dial it."""
+    if text.rstrip().endswith("*"):
+        raise ValueError(
+            f"{text!r}: transfer numbers are exact numbers, not prefixes (a prefix opens a range to fraud)"
+        )
+    number = normalize_number(text)
+    if not re.fullmatch(r"\+7[0-9]{10}", number):
+        raise ValueError(f"{text!r} is not a number agents can dial: 8 or 7 and ten digits (+7 and ten digits)")
+    return number
+
+
+class TransferNumbers(_Strict):
+    """The only outside numbers agents may transfer callers to (through the carrier); none by default."""
+
+    numbers: tuple[Annotated[str, AfterValidator(_transfer_number)], ...] = Field(
+        default=(),
+        description="Exact numbers (+7 and ten digits, in any form); agents dial them as 8 or 7 and ten digits",
+    )
+
+    @field_validator("numbers")
+    @classmethod
+    def _once(cls, numbers: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(numbers))
+
+
 class Lists(_Strict):
     blacklist: Blacklist = Blacklist()
     whitelist: NumberList = NumberList()
     vip: VipList = VipList()
+    transfer_numbers: TransferNumbers = Field(
+        default=TransferNumbers(),
+        description="Outside numbers agents may transfer callers to; any other outside number is refused (toll fraud)",
+    )
 
 
 class Dialplan(_Strict):

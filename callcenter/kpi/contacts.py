@@ -88,12 +88,16 @@ def contacts_from_steps(steps: Sequence[CallStep], line: str = "") -> list[Queue
     written at the same instant keep their order), because offers and holds are written when they end
     but stamped when they began. Steps before the first ``queued`` belong to no visit and are ignored,
     as are the steps of a callback's own dialling after a ``callback_requested`` (the callback is an
-    outbound call: not counted as a queue contact here).
+    outbound call: not counted as a queue contact here). A ``queued`` step in the queue a visit still waits
+    in continues that visit (a caller requeued after a restart keeps their place, and is one contact).
     """
     visits: list[_Visit] = []
     for step in sorted(steps, key=lambda s: s.at):
         if step.kind is StepKind.QUEUED:
-            visits.append(_Visit(step))
+            # The same queue again while the visit still waits: the caller back at their place after a
+            # restart of the service (calls/resync.py), the same visit; anything else is a new one.
+            if not (visits and not visits[-1].closed and visits[-1].queued.queue == step.queue):
+                visits.append(_Visit(step))
             continue
         if not visits:
             continue

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -28,7 +28,7 @@ from callcenter.acd.events import AgentState
 from callcenter.records import CallStep, StepKind
 from callcenter.web.server import listen
 
-__all__ = ["LiveSources", "ServiceMetrics", "start_metrics"]
+__all__ = ["LiveSources", "RecordingDiskSources", "ServiceMetrics", "start_metrics"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,37 @@ class _LiveCollector(Collector):
         yield from (waiting, longest, agents, pending, lag, reconnects)
 
 
+@dataclass(frozen=True)
+class RecordingDiskSources:
+    """The recordings disk alarm's gauges (callcenter/recordings/disk.py), read at each scrape."""
+
+    free_bytes: Callable[[], int | None]  # None until first read
+    alarm: Callable[[], bool]  # low on space, or recordings cannot be written
+    unfinished: Callable[[], int]  # recordings Asterisk closed that could not be written yet
+
+
+class _RecordingDiskCollector(Collector):
+    def __init__(self, sources: RecordingDiskSources) -> None:
+        self._sources = sources
+
+    def collect(self) -> Iterator[Metric]:
+        free = self._sources.free_bytes()
+        if free is not None:
+            yield GaugeMetricFamily(
+                "callcenter_recordings_disk_free_bytes", "Free space for finished recordings", value=free
+            )
+        yield GaugeMetricFamily(
+            "callcenter_recordings_disk_alarm",
+            "1 while the recordings disk is low on space or recordings cannot be written",
+            value=int(self._sources.alarm()),
+        )
+        yield GaugeMetricFamily(
+            "callcenter_recordings_unfinished",
+            "Recordings Asterisk has closed that could not be written yet",
+            value=self._sources.unfinished(),
+        )
+
+
 class ServiceMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -88,6 +119,22 @@ class ServiceMetrics:
             buckets=_AGI_BUCKETS,
             registry=self.registry,
         )
+        # Hostile SIP input (callcenter/security/): Asterisk's security events, and the addresses blocked now.
+        self._sip_security_events = Counter(
+            "callcenter_sip_security_events",
+            "Failed SIP requests Asterisk reported (security events), by event",
+            ["event"],
+            registry=self.registry,
+        )
+        self._sip_blocked = Gauge(
+            "callcenter_sip_blocked_addresses", "SIP source addresses blocked now", registry=self.registry
+        )
+        self._rollup_marks = Counter(
+            "callcenter_rollup_marks",
+            "Changed calls and agent events the rollup maintainer processed, or set aside as unprocessable",
+            ["result"],
+            registry=self.registry,
+        )
 
     def step(self, step: CallStep) -> None:
         """A call step journalled: count it if it is an offer, an answer or an abandon."""
@@ -98,8 +145,24 @@ class ServiceMetrics:
     def agi_command(self, command: str, seconds: float) -> None:
         self._agi.labels(command.upper()).observe(seconds)
 
+    def sip_security_event(self, event: str) -> None:
+        self._sip_security_events.labels(event).inc()
+
+    def sip_blocked(self, addresses: int) -> None:
+        self._sip_blocked.set(addresses)
+
+    def rollup_marks(self, processed: int) -> None:
+        self._rollup_marks.labels("processed").inc(processed)
+
+    def rollup_marks_set_aside(self, count: int) -> None:
+        """Marks moved to rollup_marks_failed: a record the reports leave out until someone looks (alert on > 0)."""
+        self._rollup_marks.labels("set_aside").inc(count)
+
     def add_live(self, sources: LiveSources) -> None:
         self.registry.register(_LiveCollector(sources))
+
+    def add_recording_disk(self, sources: RecordingDiskSources) -> None:
+        self.registry.register(_RecordingDiskCollector(sources))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -80,3 +80,13 @@ async def test_metrics_and_health_are_served_without_a_token() -> None:
                 assert response.status == 404  # nothing else is served here
     finally:
         await runner.cleanup()
+
+
+def test_the_rollup_maintainers_marks_are_counted_processed_and_set_aside() -> None:
+    metrics = ServiceMetrics()
+    metrics.rollup_marks(50)
+    metrics.rollup_marks(7)
+    metrics.rollup_marks_set_aside(1)
+    samples = _samples(metrics.exposition().decode())
+    assert samples[("callcenter_rollup_marks_total", (("result", "processed"),))] == 57
+    assert samples[("callcenter_rollup_marks_total", (("result", "set_aside"),))] == 1

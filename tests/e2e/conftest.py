@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from callcenter.config import Settings
+from callcenter.records import IN_PROGRESS
 from callcenter.stack import Stack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -163,13 +164,17 @@ class ServiceProcess:
         with self._changed:
             return len(self._lines)
 
-    def signal_stop(self, sig: int) -> int:
+    def signal_stop(self, sig: int, timeout: float = 30.0) -> int:
         assert self._process is not None
         self._process.send_signal(sig)
         try:
-            status = self._process.wait(30)
+            status = self._process.wait(timeout)
             self._reader.join(5)
             return status
+        except subprocess.TimeoutExpired:
+            self._process.kill()  # a hung one must not keep the slot's ports for the next test
+            self._process.wait(5)
+            raise
         finally:
             self._process = None
 
@@ -261,12 +266,15 @@ def wait_for_record(
     caller: str, env: dict[str, str] | None = None, timeout: float = 10.0, since: str = ""
 ) -> dict[str, Any]:
     """The record of the call from ``caller`` (started at ``since`` or later, an ISO time, for a caller ID
-    that earlier runs used too); the service writes it moments after the call ends."""
+    that earlier runs used too); the service writes it moments after the call ends (the row written while
+    the call went on, ``in_progress``, is not it)."""
     deadline = time.monotonic() + timeout
     while True:
         for record in call_records(env or service_env()):
-            if record["caller_number"] == caller and (
-                not since or datetime.fromisoformat(record["started_at"]) >= datetime.fromisoformat(since)
+            if (
+                record["caller_number"] == caller
+                and record["outcome_reason"] != IN_PROGRESS
+                and (not since or datetime.fromisoformat(record["started_at"]) >= datetime.fromisoformat(since))
             ):
                 return record
         if time.monotonic() > deadline:

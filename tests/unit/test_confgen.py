@@ -64,9 +64,9 @@ def sections(text: str) -> list[tuple[str, dict[str, str]]]:
         if header:
             result.append((header.group(1), {}))
             continue
-        key, _, value = line.partition(" = ")
+        key, _, value = line.partition(" =")
         assert _, f"not a key = value line: {line!r}"
-        result[-1][1][key] = value
+        result[-1][1][key] = value.removeprefix(" ")
     return result
 
 
@@ -88,6 +88,7 @@ def test_every_generated_file_is_rendered() -> None:
         "manager_users.conf",
         "extensions_globals.conf",
         "extensions_presence.conf",
+        "extensions_transfer_numbers.conf",
     }
 
 
@@ -141,6 +142,7 @@ def test_supervisor_has_an_endpoint_auth_and_aor_like_an_agent() -> None:
     endpoint = section(phones, "1901", "endpoint")
     assert endpoint == {
         "context": "from-phones",
+        "identify_by": "username",
         "auth": "1901",
         "aors": "1901",
         "callerid": '"Olga Smirnova" <1901>',
@@ -253,6 +255,15 @@ def test_ami_user_has_the_secret_and_only_a_loopback_permit() -> None:
     # deny everything first, then permit loopback: Asterisk applies the rules in order
     lines = users.splitlines()
     assert lines.index("deny = 0.0.0.0/0.0.0.0") < lines.index("permit = 127.0.0.0/255.0.0.0")
+
+
+def test_ami_user_is_not_sent_the_events_the_service_never_reads() -> None:
+    [(_, body)] = sections(render_config(SETTINGS, SECRETS, TWO_AGENTS)["manager_users.conf"])
+    classes = body["read"].split(",")
+    assert "dialplan" not in classes and "cdr" not in classes  # Newexten, VarSet, Cdr: most of a call's events
+    assert {"call", "user", "system", "dtmf", "security"} <= set(classes)  # what calls/ and security/ read
+    for name in ("VarSet", "Newexten", "TestEvent", "RTCPSent", "RTCPReceived"):
+        assert body[f"eventfilter(action(exclude),name({name}))"] == ""
 
 
 def test_agi_url_points_at_the_fastagi_server() -> None:

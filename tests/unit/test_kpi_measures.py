@@ -251,6 +251,30 @@ def test_steps_before_the_first_queue_and_holds_outside_the_talk_are_ignored() -
     assert contacts_from_steps([]) == []
 
 
+def test_a_caller_requeued_after_a_restart_is_one_contact_with_the_whole_wait() -> None:
+    steps = [
+        step("x", at("10:00:00"), StepKind.QUEUED, queue="support"),
+        # the service restarted; the caller is back in line at the place they had (queued at their old time)
+        step("x", at("10:00:00") + timedelta(milliseconds=1), StepKind.QUEUED, queue="support"),
+        step("x", at("10:01:30"), StepKind.ABANDONED, queue="support", seconds=90.0),
+    ]
+    (contact,) = contacts_from_steps(steps)
+    assert (contact.outcome, contact.wait_seconds) == (ContactOutcome.ABANDONED, 90.0)
+
+
+def test_queued_again_after_an_end_or_in_another_queue_is_a_new_contact() -> None:
+    steps = [
+        *answered("x", "sales", at("10:00:00"), 5, 60, "a1"),
+        step("x", at("10:01:10"), StepKind.QUEUED, queue="sales"),  # transferred back to the same queue
+        step("x", at("10:01:20"), StepKind.QUEUED, queue="support"),  # still waiting in sales: another queue
+    ]
+    assert [(c.queue, c.outcome) for c in contacts_from_steps(steps)] == [
+        ("sales", ContactOutcome.ANSWERED),
+        ("sales", ContactOutcome.WAITING),
+        ("support", ContactOutcome.WAITING),
+    ]
+
+
 def test_a_transfer_written_after_the_end_still_marks_the_visit() -> None:
     steps = [
         *answered("x", "sales", at("10:00:00"), 5, 60, "a1"),

@@ -24,6 +24,7 @@ PURE_MODULES = [
     "callcenter.ivr.simulator",
     "callcenter.records",
     "callcenter.recordings.policy",
+    "callcenter.recordings.disk",
     "callcenter.kpi.erlang",
     "callcenter.kpi.contacts",
     "callcenter.kpi.measures",
@@ -39,6 +40,7 @@ PURE_MODULES = [
     "callcenter.web.wallboard",
     "callcenter.web.throttle",
     "callcenter.web.charts",
+    "callcenter.security.blocking",
 ]
 FORBIDDEN = ["asyncio", "aiohttp", "panoramisk", "sqlalchemy", "psycopg"]
 
