@@ -10,7 +10,7 @@ export CALLCENTER_ASTERISK_ROOT := $(ASTERISK_ROOT)
 APT_PACKAGES := postgresql sip-tester debootstrap espeak-ng sox python3-venv util-linux procps iproute2 chromium
 BIN := $(VENV)/bin
 
-.PHONY: run test deps apt venv asterisk sounds db lint typecheck clean help bench bench-acd bench-reports
+.PHONY: run test deps apt venv asterisk sounds db lint typecheck clean help bench bench-acd bench-reports load
 
 help:
 	@echo "make run   - install what is missing and start the call center (Ctrl-C stops it)"
@@ -63,6 +63,12 @@ bench-acd: venv
 
 bench-reports: venv
 	$(BIN)/python -m bench.reports_bench $(BENCH_ARGS)
+
+# The whole call path under load (bench/load/, figures in bench/README.md "Load"): SIPp callers and agents,
+# the rate search against the same IVR in plain dialplan, then 200 calls at once for 10 minutes (~30 min in
+# all; LOAD_ARGS=--quick for about 2 minutes). Not part of `make bench`: it takes the whole machine.
+load: deps asterisk sounds
+	$(BIN)/python -m bench.load $(LOAD_ARGS)
 
 lint: venv
 	$(BIN)/ruff check callcenter tests bench

@@ -1,0 +1,5 @@
+import sys
+
+from bench.load.harness import main
+
+sys.exit(main())
