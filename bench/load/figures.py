@@ -12,21 +12,28 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
-    "MEDIA_BOUND_COMMANDS",
     "Histogram",
     "SippStats",
     "agi_histograms",
+    "media_bound",
     "memory_growth",
     "merged",
     "parse_sipp_stats",
 ]
 
-# AGI commands whose round trip lasts as long as the media they play or the application they run (a Dial
-# lasts the conversation; ANSWER waits for the caller's first audio): not a measure of the service's speed.
-# The histogram's label is the first word, so GET DATA and GET VARIABLE are both GET: GET is left out.
-MEDIA_BOUND_COMMANDS = frozenset(
-    {"ANSWER", "EXEC", "STREAM", "GET", "WAIT", "SAY", "RECORD", "CONTROL", "SPEECH", "RECEIVE"}
+# AGI commands whose round trip lasts as long as the media they play, the keys they wait for or the
+# application they run (a Dial lasts the conversation; ANSWER waits for the caller's first audio): not a
+# measure of the service's speed. Labels are callcenter.asterisk.agi.command_label's: SET VARIABLE,
+# GET VARIABLE (instant), GET DATA (waits for keys), EXEC Dial, ...
+_MEDIA_BOUND_FIRST_WORDS = frozenset(
+    {"ANSWER", "EXEC", "STREAM", "WAIT", "SAY", "RECORD", "CONTROL", "SPEECH", "RECEIVE"}
 )
+_MEDIA_BOUND_LABELS = frozenset({"GET DATA", "GET OPTION"})
+
+
+def media_bound(label: str) -> bool:
+    """Whether an AGI command's round trip is set by media or a caller, not by the service."""
+    return label in _MEDIA_BOUND_LABELS or label.split(" ", 1)[0] in _MEDIA_BOUND_FIRST_WORDS
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bench.load.figures import MEDIA_BOUND_COMMANDS, Histogram, agi_histograms, memory_growth, merged
+from bench.load.figures import Histogram, agi_histograms, media_bound, memory_growth, merged
 from bench.load.plan import MODES, CallTimings, Params, RateSearch, StepResult, agents_needed
 from bench.load.processes import ProcSample, Service, Sipp, free_udp_port, proc_sample, scrape
 from bench.load.scenarios import agent_csv, agent_scenario, caller_scenario, register_scenario
@@ -445,7 +445,7 @@ class LoadRun:
                     "p50_s": histogram.estimate(0.5),
                     "p99_s": histogram.estimate(0.99),
                 }
-        control = merged(h for command, h in during.items() if command not in MEDIA_BOUND_COMMANDS and h.count)
+        control = merged(h for command, h in during.items() if not media_bound(command) and h.count)
         if control is not None:
             result.agi_commands = int(control.count)
             result.agi_p50_s = control.estimate(0.5)

@@ -23,7 +23,15 @@ from panoramisk.utils import parse_agi_result
 
 from callcenter.errors import PeerError
 
-__all__ = ["AgiChannel", "AgiCommandError", "AgiHandler", "AgiHangupError", "AgiServer", "parse_environment"]
+__all__ = [
+    "AgiChannel",
+    "AgiCommandError",
+    "AgiHandler",
+    "AgiHangupError",
+    "AgiServer",
+    "command_label",
+    "parse_environment",
+]
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +101,7 @@ class AgiChannel:
             raise AgiHangupError(f"AGI connection lost during {text!r}: {error!r}") from None
         finally:
             if self._observe:
-                self._observe(text.split(" ", 1)[0], time.perf_counter() - started)
+                self._observe(command_label(text), time.perf_counter() - started)
         failure = reply.get("error")
         # result=-1 and "511 Command Not Permitted on a dead channel" are how Asterisk says the caller has gone.
         if failure in ("AGIResultHangup", "AGIAppError") or reply.get("status_code") == 511:
@@ -264,6 +272,21 @@ class AgiServer:
             log.warning("FastAGI connection without a complete header block: %r", error)
             return None
         return parse_environment(block)
+
+
+# Commands named by two words (GET VARIABLE and GET DATA differ: one is instant, the other waits for keys).
+_TWO_WORDS = frozenset({"CHANNEL", "CONTROL", "DATABASE", "GET", "RECEIVE", "RECORD", "SAY", "SEND", "SET", "SPEECH",
+                        "STREAM", "WAIT"})  # fmt: skip
+
+
+def command_label(text: str) -> str:
+    """An AGI command's name without its arguments, for the latency histogram: ``SET VARIABLE``, ``GET DATA``,
+    ``EXEC Dial`` (the application: a Dial lasts the conversation, a StopMusicOnHold a moment). Arguments,
+    which may carry a caller's data, never become a label."""
+    words = text.split(" ", 2)
+    if len(words) > 1 and (words[0] == "EXEC" or words[0] in _TWO_WORDS):
+        return f"{words[0]} {words[1]}"
+    return words[0]
 
 
 # What Asterisk sends before the first value a caller controls (the caller ID): the first of each is its.

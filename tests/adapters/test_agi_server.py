@@ -16,7 +16,14 @@ from typing import Any
 import pytest
 
 from callcenter.asterisk import agi
-from callcenter.asterisk.agi import ALL_KEYS, AgiChannel, AgiCommandError, AgiHangupError, AgiServer
+from callcenter.asterisk.agi import (
+    ALL_KEYS,
+    AgiChannel,
+    AgiCommandError,
+    AgiHangupError,
+    AgiServer,
+    command_label,
+)
 from callcenter.errors import PeerError
 
 STEP = 2.0  # the most any single expected event may take on loopback
@@ -270,7 +277,7 @@ async def test_an_argument_with_a_line_break_raises_before_anything_is_sent(brea
         await asterisk.expect_end()
 
 
-async def test_observe_gets_each_command_verb_and_its_duration() -> None:
+async def test_observe_gets_each_command_name_and_its_duration() -> None:
     seen: list[tuple[str, float]] = []
 
     async def body(channel: AgiChannel) -> Any:
@@ -285,8 +292,25 @@ async def test_observe_gets_each_command_verb_and_its_duration() -> None:
             await asterisk.command()
             await asterisk.reply(b"510 Invalid or unknown command\n")
             assert isinstance(await handler.outcome(), AgiCommandError)
-    assert [verb for verb, _ in seen] == ["ANSWER", "SET"]
+    assert [verb for verb, _ in seen] == ["ANSWER", "SET VARIABLE"]
     assert all(0 <= seconds < STEP for _, seconds in seen)
+
+
+@pytest.mark.parametrize(
+    ("command", "label"),
+    [
+        ('SET VARIABLE "CC_NEXT" "x"', "SET VARIABLE"),
+        ("GET VARIABLE CC_WAITING", "GET VARIABLE"),
+        ('GET DATA "cc/enter-order" 5000 10', "GET DATA"),
+        ('STREAM FILE "cc/hello" "0123456789*#"', "STREAM FILE"),
+        ("WAIT FOR DIGIT 5000", "WAIT FOR"),
+        ('EXEC Dial "PJSIP/1001,30,tm"', "EXEC Dial"),
+        ("ANSWER", "ANSWER"),
+        ("HANGUP 16", "HANGUP"),
+    ],
+)
+def test_a_commands_label_is_its_name_without_arguments(command: str, label: str) -> None:
+    assert command_label(command) == label
 
 
 # --- hang-ups and failures --------------------------------------------------------------------------------------

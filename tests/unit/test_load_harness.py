@@ -18,7 +18,14 @@ _ROOT = Path(__file__).resolve().parents[2]
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from bench.load.figures import Histogram, agi_histograms, memory_growth, merged, parse_sipp_stats  # noqa: E402
+from bench.load.figures import (  # noqa: E402
+    Histogram,
+    agi_histograms,
+    media_bound,
+    memory_growth,
+    merged,
+    parse_sipp_stats,
+)
 from bench.load.plan import FULL, QUICK, SMOKE, CallTimings, RateSearch, StepResult, agents_needed  # noqa: E402
 from bench.load.scenarios import agent_csv, caller_scenario  # noqa: E402
 from bench.load.setup import (  # noqa: E402
@@ -205,3 +212,9 @@ def test_asterisk_includes_the_baseline_only_when_generated() -> None:
         text = (asterisk / config).read_text()
         assert f"#tryinclude /srv/callcenter/run/generated/{name}" in text, config
     assert "app_queue" not in re.sub(r";.*", "", (asterisk / "modules.conf").read_text())
+
+
+def test_only_commands_the_service_answers_by_itself_count_for_the_agi_latency() -> None:
+    control = ["SET VARIABLE", "GET VARIABLE", "GET FULL", "HANGUP", "VERBOSE", "CHANNEL STATUS"]
+    media = ["ANSWER", "STREAM FILE", "GET DATA", "WAIT FOR", "EXEC Dial", "EXEC MusicOnHold", "SAY DIGITS"]
+    assert [label for label in control + media if not media_bound(label)] == control
