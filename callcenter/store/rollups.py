@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -524,10 +525,10 @@ async def maintain_rollups(
         if passed is not None:
             passed(done)
         if done < batch:
-            try:
-                await asyncio.wait_for(stop.wait(), every)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on 3.11 wait_for may drop a cancel that comes as stop is set.
+            with suppress(TimeoutError):
+                async with asyncio.timeout(every):
+                    await stop.wait()
 
 
 def _database_away(error: Exception) -> bool:
