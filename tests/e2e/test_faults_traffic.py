@@ -1,7 +1,8 @@
 """Faults while calls are up (issue 7): Asterisk killed mid-conversation, the service killed mid-call, and
 PostgreSQL away while calls come and go. Each ends with the records checked in PostgreSQL.
 
-``CC_FAULT_DB_OUTAGE_S`` sets how long PostgreSQL stays down (default 20 s here; `make load` runs it with 60).
+``CC_FAULT_DB_OUTAGE_S`` sets how long PostgreSQL stays down: 60 s by default, as issue 7 asks (the writer
+gives up retrying within seconds and spools; the outage's length is what the spool and the replay must bear).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.e2e
 
 __all__ = ["agent_phone"]  # the fixture, imported for the tests here
 
-DB_OUTAGE_S = float(os.environ.get("CC_FAULT_DB_OUTAGE_S", "20"))
+DB_OUTAGE_S = float(os.environ.get("CC_FAULT_DB_OUTAGE_S", "60"))
 
 
 def _answer_until_bye(phone: DeskPhone, timeout_s: int) -> SippResult:
