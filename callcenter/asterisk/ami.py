@@ -37,6 +37,10 @@ def event_field(event: Mapping[str, Any], key: str) -> str:
     return "" if value is None else str(value)
 
 
+# Fields Asterisk itself repeats in an event (channel variables); any other repeated field is not Asterisk's.
+_REPEATABLE = frozenset({"Variable", "ChanVariable", "DestChanVariable"})
+
+
 class AmiActionError(PeerError):
     """An AMI action failed, timed out, or the link is down."""
 
@@ -201,6 +205,16 @@ class AmiClient:
         self._in_flight.release()
 
     def _queue_event(self, manager: Manager, event: Message) -> None:
+        repeated = sorted(key for key, value in event.items() if isinstance(value, list) and key not in _REPEATABLE)
+        if repeated:
+            # Asterisk writes a caller ID number unescaped: a line break in it (SIP's %0D%0A) adds lines to
+            # the event, and which of two Channel or Uniqueid lines is Asterisk's cannot be told. Not acted on.
+            log.warning(
+                "AMI %s event with repeated fields %s dropped (forged by caller data?)",
+                event_field(event, "Event"),
+                repeated,
+            )
+            return
         self._events.put_nowait(event)
 
     def _logged_in(self) -> None:

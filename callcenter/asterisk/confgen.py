@@ -92,6 +92,10 @@ def render_config(settings: Settings, secrets: Secrets, dialplan: Dialplan) -> d
             # Not the dialplan or cdr classes (Newexten, VarSet, Cdr: ~80 events a call the service never
             # reads), nor test and RTCP reports: Asterisk formats and the service parses every event sent.
             + "".join(f"eventfilter(action(exclude),name({name})) =\n" for name in _UNREAD_EVENTS)
+            # Asterisk writes a caller ID number and the number dialled into AMI unescaped (SIP's %0D%0A),
+            # before any dialplan runs: an event holding a blank line or a second Event line would reach
+            # the service as forged events. Only Asterisk still knows where its event ends: it drops them.
+            + "".join(f"eventfilter(action(exclude),method(regex)) = {regex}\n" for regex in _FORGED_EVENT_REGEXES)
         ),
         "extensions_globals.conf": f"CC_AGI_URL = agi://{_quote(settings.agi_host)}:{settings.agi_port}\n",
         "extensions_presence.conf": _presence_hints(dialplan),
@@ -100,6 +104,10 @@ def render_config(settings: Settings, secrets: Secrets, dialplan: Dialplan) -> d
 
 
 _UNREAD_EVENTS = ("TestEvent", "RTCPSent", "RTCPReceived", "VarSet", "Newexten")
+# Matched against a whole event (POSIX ERE): a line Asterisk wrote ends with exactly two control characters
+# (CR LF), so four in a row with text after them are a blank line inside the event (three could be a
+# caller's trailing tab, which forges nothing: the service's AMI client drops events with repeated fields).
+_FORGED_EVENT_REGEXES = ("[[:cntrl:]]{4}[^[:cntrl:]]", "[[:cntrl:]]Event:")
 
 
 def _transfer_numbers(dialplan: Dialplan) -> str:

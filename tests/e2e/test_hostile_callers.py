@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import socket
 import struct
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -17,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from panoramisk.ami_protocol import AMIProtocol
 from sqlalchemy import create_engine, func, select
 
+from callcenter.asterisk.ami import event_field
 from callcenter.config import Settings
 from callcenter.records import IN_PROGRESS
 from callcenter.stack import Stack
@@ -246,3 +249,114 @@ def test_a_flood_of_1000_keys_ends_the_call_cleanly_and_the_next_call_is_served(
     assert result.ok, result.output
     record = _wait_for(url, since, lambda r: r["caller_name"] == f"N{after}")
     assert (record["queue"], record["outcome"]) == ("support", "voicemail")
+
+
+class _AmiRecorder:
+    """A raw AMI session of the test's own, as the service's user (so with its event filters): every chunk
+    of bytes Asterisk sends, as received."""
+
+    def __init__(self, settings: Settings, secret: str) -> None:
+        self._link = socket.create_connection((settings.ami_host, settings.ami_port), timeout=5)
+        self._link.settimeout(0.3)
+        self.chunks: list[bytes] = []
+        self._stop = threading.Event()
+        login = f"Action: Login\r\nUsername: {settings.ami_username}\r\nSecret: {secret}\r\nEvents: on\r\n\r\n"
+        self._link.sendall(login.encode())
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self._link.recv(65536)
+            except TimeoutError:
+                continue
+            if not data:
+                return
+            self.chunks.append(data)
+
+    def close(self) -> bytes:
+        self._stop.set()
+        self._reader.join(5)
+        self._link.close()
+        return b"".join(self.chunks)
+
+
+def _parsed_like_the_service(chunks: list[bytes]) -> list[Any]:
+    """The messages panoramisk's protocol (the service's AMI client) hands on as events, from these chunks."""
+    dispatched: list[Any] = []
+
+    class Factory:
+        save_stream = None
+
+        def dispatch(self, event: Any) -> None:
+            dispatched.append(event)
+
+    protocol = AMIProtocol()
+    protocol.connection_made(None)
+    protocol.factory = Factory()
+    protocol.encoding = "utf8"  # as panoramisk's Manager sets it
+    for chunk in chunks:
+        protocol.data_received(chunk)
+    return dispatched
+
+
+# A forged message after a blank line, and a forged Event line inside the real message (one CR LF). ':' is
+# escaped too: raw in a URI user part it makes the request malformed, and PJSIP drops it unanswered.
+FORGED_MESSAGE = "%0D%0A%0D%0AEvent%3A%20DialEnd%0D%0ADialStatus%3A%20ANSWER%0D%0AUniqueid%3A%20forged-123%0D%0A"
+FORGED_LINE = "%0D%0AEvent%3A%20DialEnd%0D%0ADialStatus%3A%20ANSWER%0D%0AUniqueid%3A%20forged-124"
+
+
+def test_line_breaks_in_caller_data_forge_no_ami_event(
+    stack: Stack, service: ServiceProcess, settings: Settings, target: tuple[str, int], sipp_dir: Path
+) -> None:
+    # PJSIP unescapes a URI user part, and Asterisk writes the caller ID number and the number dialled into AMI
+    # unescaped, from Newchannel on, before any dialplan runs (names it escapes). Asterisk's event filter for
+    # the service's AMI user (confgen) drops the events that hold such a line break; the dialplan then turns LF
+    # into a space, and a bare CR left is no AMI line break.
+    url = settings.database_dsn(stack.secrets)
+    token = uuid.uuid4().hex[:8]
+    calls_made = {  # display name as sent (a quoted-string: no raw line break), From user, extra headers
+        "message": (f"M{token}", "1" + FORGED_MESSAGE, ["X-Forged: 1"]),
+        "line": (f"L{token}", "2" + FORGED_LINE, ["X-Forged: 1"]),
+        # The carrier is trusted for P-Asserted-Identity (trust_id_inbound): it is the caller ID then.
+        "asserted": (f"A{token}", "79160000004", [f'P-Asserted-Identity: "A{token}" <sip:4{FORGED_MESSAGE}@x>']),
+        "name": (f"N{token}\r%0D%0AEvent: DialEnd", "79160000005", ["X-Forged: 1"]),
+    }
+    recorder = _AmiRecorder(settings, stack.secrets.ami_secret)
+    since = time.time() - 1
+    try:
+        with ThreadPoolExecutor(len(calls_made) + 1) as pool:
+            results = {
+                name: pool.submit(_call, target, sipp_dir / name, f"{name}{token}", display, user, headers)
+                for name, (display, user, headers) in calls_made.items()
+            }
+            (sipp_dir / "dialled").mkdir()
+            # The number dialled: its channel exists (Newchannel) before extensions.conf refuses it (404).
+            refused = pool.submit(
+                run_sipp, "carrier_unknown_number.xml", target, "+78005553535" + FORGED_MESSAGE, "79160000006",
+                sipp_dir / "dialled",
+            )  # fmt: skip
+            for name, result in results.items():
+                assert result.result().ok, (name, result.result().output)
+            assert refused.result().ok, refused.result().output
+        for display, _, _ in calls_made.values():
+            _wait_for(url, since, lambda r, mark=display[:9]: r["caller_name"].startswith(mark))
+        time.sleep(1.0)  # the last Hangup events
+    finally:
+        raw = recorder.close()
+
+    # What Asterisk sent: no line break of the caller's ends a line; the numbers keep their CRs (no AMI line
+    # break), their LFs are spaces (the dialplan's); a name's CR is C-escaped, its %0D%0A left as sent.
+    assert b"\r\nUniqueid: forged" not in raw and b"\r\nEvent: DialEnd" not in raw, raw
+    assert b"CallerIDNum: 1\r \r Event: DialEnd\r DialStatus: ANSWER\r Uniqueid: forged-123\r\n" in raw
+    assert b"CallerIDNum: 2\r Event: DialEnd\r DialStatus: ANSWER\r Uniqueid: forged-124\r\n" in raw
+    assert b"CallerIDNum: 4\r \r Event: DialEnd\r DialStatus: ANSWER\r Uniqueid: forged-123\r\n" in raw
+    assert f"CallerIDName: N{token}\\r%0D%0AEvent: DialEnd\r\n".encode() in raw
+    # What the service's parser makes of it: the callers' events, none forged, none with a second Event.
+    events = _parsed_like_the_service(recorder.chunks)
+    assert any(event_field(e, "CallerIDName") == f"M{token}" and e.get("Event") == "Hangup" for e in events)
+    for event in events:
+        assert isinstance(event.get("Event"), str) and event.get("Event") != "DialEnd", dict(event)
+        assert "forged" not in event_field(event, "Uniqueid"), dict(event)
+    assert "AMI event handler failed" not in service.output

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from panoramisk.message import Message
 
 from callcenter.acd.setup import acd_rules
-from callcenter.asterisk.ami import AmiClient
+from callcenter.asterisk.ami import AmiClient, event_field
 from callcenter.calls.acd_service import AcdService
 from callcenter.calls.holds import HoldWatch
 from callcenter.calls.monitoring import MonitorDesk
@@ -121,3 +121,25 @@ def test_the_single_consumer_outlives_a_handler_that_raises() -> None:
         return seen
 
     assert asyncio.run(run()) == ["Boom", "Hold", "Boom", "Hangup"]
+
+
+def test_an_event_with_a_repeated_field_is_dropped_before_any_handler() -> None:
+    """A caller ID with a line break adds lines to Asterisk's event: two Uniqueid or Channel lines cannot be told
+    apart, so such an event is not acted on; channel variables, which Asterisk repeats itself, are kept."""
+
+    async def run() -> list[Any]:
+        seen: list[Any] = []
+        client = AmiClient("127.0.0.1", 9, "user", "secret", lambda event: seen.append(event_field(event, "Uniqueid")))
+        client._queue_event(None, Message({"Event": "Hangup", "Uniqueid": ["real-1", "forged-123"]}))
+        client._queue_event(None, Message({"Event": "Status", "Uniqueid": "u-2", "Variable": ["A=1", "B=2"]}))
+        client._queue_event(None, Message({"Event": "Hangup", "Uniqueid": "u-3"}))
+        consumer = asyncio.create_task(client.dispatch_events())
+        for _ in range(100):
+            if len(seen) == 2:
+                break
+            await asyncio.sleep(0)
+        consumer.cancel()
+        client.close()
+        return seen
+
+    assert asyncio.run(run()) == ["u-2", "u-3"]
