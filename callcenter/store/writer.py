@@ -15,10 +15,12 @@ import asyncio
 import json
 import logging
 import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from sqlalchemy import Connection, create_engine
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -82,10 +84,20 @@ def record_row(record: CallRecord) -> dict[str, Any]:
 
 
 class RecordWriter:
-    def __init__(self, engine: AsyncEngine, spool_dir: Path, batch_size: int = 500) -> None:
-        self._engine = engine
+    def __init__(self, engine: AsyncEngine, spool_dir: Path, batch_size: int = 500, linger: float = 0.0) -> None:
+        """``linger``: how long the first record waits for others before a flush (one transaction for what a
+        call writes in a moment, not one a record).
+
+        The SQL runs in a worker thread on a sync engine of the same database: building and sending a batch is
+        milliseconds of Python, and on the event loop it would hold up every FastAGI reply meanwhile.
+        """
+        # No pre-ping (a round trip a flush): a connection lost is invalidated by the failed flush, which spools.
+        self._engine = create_engine(engine.url, pool_size=1, connect_args={"connect_timeout": 3})
+        # Its connection is closed when the writer goes, closed or not (tests and tools make writers of their own).
+        self._release = weakref.finalize(self, self._engine.dispose)
         self._spool_dir = spool_dir
         self._batch_size = batch_size
+        self._linger = linger
         self._pending: list[Record] = []
         self._sealed: list[Path] = []  # segments whose records are all in _pending or written
         self._segment: IO[str] | None = None
@@ -168,6 +180,8 @@ class RecordWriter:
                     return
                 self._wake.clear()
                 await self._wake.wait()
+                if self._linger and not self._closing:
+                    await asyncio.sleep(self._linger)
                 continue
             if await self.flush():
                 delay = _RETRY_FIRST
@@ -238,91 +252,15 @@ class RecordWriter:
                     self._reject(record, error)
 
     async def _upsert(self, batch: Sequence[Record]) -> None:
-        # Rows go as executemany parameters, not as a VALUES list in the statement: SQLAlchemy then compiles
-        # each statement once and caches it (a VALUES list of 500 rows took most of a flush to compile).
-        # One row per call: an upsert may not touch a row twice, and the later record of a call knows more.
-        latest_calls = {(r.node, r.linkedid): r for r in batch if isinstance(r, CallRecord)}
-        call_rows = [record_row(record) for record in latest_calls.values()]
-        agent_rows = [
-            {"node": r.node, "agent": r.agent, "state": r.state, "reason": r.reason, "at": r.at}
-            for r in batch
-            if isinstance(r, AgentEvent)
-        ]
-        step_rows = [_step_row(r) for r in batch if isinstance(r, CallStep)]
-        callback_rows = _latest_callbacks(batch)
-        recording_rows = list(
-            {(r.node, r.recording_id): _recording_row(r) for r in batch if isinstance(r, Recording)}.values()
-        )
-        monitor_rows = _latest_sessions(batch)
-        audit_rows = list(
-            {
-                (r.node, r.at, r.actor, r.action, r.target): _audit_row(r) for r in batch if isinstance(r, AuditEntry)
-            }.values()
-        )
-        async with self._engine.begin() as connection:
-            if recording_rows:
-                # A replayed recording is the same file: nothing to change (a hold set since stays set).
-                await connection.execute(
-                    insert(recordings).on_conflict_do_nothing(constraint="recordings_node_recording_id_key"),
-                    recording_rows,
-                )
-            if monitor_rows:
-                statement = insert(monitor_sessions)
-                await connection.execute(
-                    statement.on_conflict_do_update(
-                        constraint="monitor_sessions_node_session_id_key",
-                        set_={
-                            name: statement.excluded[name]
-                            for name in monitor_rows[0]
-                            if name not in ("node", "session_id")
-                        },
-                        where=monitor_sessions.c.updated_at <= statement.excluded.updated_at,
-                    ),
-                    monitor_rows,
-                )
-            if audit_rows:
-                await connection.execute(
-                    insert(audit_log).on_conflict_do_nothing(constraint="audit_log_identity_key"), audit_rows
-                )
-            if step_rows:
-                await connection.execute(
-                    insert(call_steps).on_conflict_do_nothing(constraint="call_steps_identity_key"), step_rows
-                )
-            if callback_rows:
-                statement = insert(callbacks)
-                changed = {
-                    name: statement.excluded[name] for name in callback_rows[0] if name not in ("node", "callback_id")
-                }
-                # A replayed older state never overwrites a newer one.
-                await connection.execute(
-                    statement.on_conflict_do_update(
-                        constraint="callbacks_node_callback_id_key",
-                        set_=changed,
-                        where=callbacks.c.updated_at <= statement.excluded.updated_at,
-                    ),
-                    callback_rows,
-                )
-            if call_rows:
-                statement = insert(calls)
-                statement = statement.on_conflict_do_update(
-                    constraint="calls_node_linkedid_key",
-                    set_={name: statement.excluded[name] for name in call_rows[0] if name not in ("node", "linkedid")},
-                )
-                await connection.execute(statement, call_rows)
-            if agent_rows:
-                await connection.execute(
-                    insert(agent_events).on_conflict_do_nothing(constraint="agent_events_node_agent_at_state_key"),
-                    agent_rows,
-                )
-            for update in (r for r in batch if isinstance(r, CallUpdate)):  # after the records they amend
-                await connection.execute(
-                    calls.update()
-                    .where(calls.c.node == update.node, calls.c.linkedid == update.linkedid)
-                    .values(**update.changes())
-                )
-            marks = marks_for(batch)  # in this transaction: what the rollups must recompute is never lost
-            if marks:
-                await connection.execute(insert(rollup_marks), marks)
+        await asyncio.to_thread(self._upsert_in_thread, batch)
+
+    def _upsert_in_thread(self, batch: Sequence[Record]) -> None:
+        with self._engine.begin() as connection:
+            _upsert_rows(connection, batch)
+
+    def close(self) -> None:
+        """Let go of the database connection (the service's end)."""
+        self._release()
 
     def _reject(self, record: Record, error: Exception) -> None:
         path = self._spool_dir / "rejected.jsonl"
@@ -335,6 +273,83 @@ class RecordWriter:
             path,
             str(error).splitlines()[0],
         )
+
+
+def _upsert_rows(connection: Connection, batch: Sequence[Record]) -> None:
+    # Rows go as executemany parameters, not as a VALUES list in the statement: SQLAlchemy then compiles
+    # each statement once and caches it (a VALUES list of 500 rows took most of a flush to compile).
+    # One row per call: an upsert may not touch a row twice, and the later record of a call knows more.
+    latest_calls = {(r.node, r.linkedid): r for r in batch if isinstance(r, CallRecord)}
+    call_rows = [record_row(record) for record in latest_calls.values()]
+    agent_rows = [
+        {"node": r.node, "agent": r.agent, "state": r.state, "reason": r.reason, "at": r.at}
+        for r in batch
+        if isinstance(r, AgentEvent)
+    ]
+    step_rows = [_step_row(r) for r in batch if isinstance(r, CallStep)]
+    callback_rows = _latest_callbacks(batch)
+    recording_rows = list(
+        {(r.node, r.recording_id): _recording_row(r) for r in batch if isinstance(r, Recording)}.values()
+    )
+    monitor_rows = _latest_sessions(batch)
+    audit_rows = list(
+        {
+            (r.node, r.at, r.actor, r.action, r.target): _audit_row(r) for r in batch if isinstance(r, AuditEntry)
+        }.values()
+    )
+    if recording_rows:
+        # A replayed recording is the same file: nothing to change (a hold set since stays set).
+        connection.execute(
+            insert(recordings).on_conflict_do_nothing(constraint="recordings_node_recording_id_key"),
+            recording_rows,
+        )
+    if monitor_rows:
+        statement = insert(monitor_sessions)
+        connection.execute(
+            statement.on_conflict_do_update(
+                constraint="monitor_sessions_node_session_id_key",
+                set_={name: statement.excluded[name] for name in monitor_rows[0] if name not in ("node", "session_id")},
+                where=monitor_sessions.c.updated_at <= statement.excluded.updated_at,
+            ),
+            monitor_rows,
+        )
+    if audit_rows:
+        connection.execute(insert(audit_log).on_conflict_do_nothing(constraint="audit_log_identity_key"), audit_rows)
+    if step_rows:
+        connection.execute(insert(call_steps).on_conflict_do_nothing(constraint="call_steps_identity_key"), step_rows)
+    if callback_rows:
+        statement = insert(callbacks)
+        changed = {name: statement.excluded[name] for name in callback_rows[0] if name not in ("node", "callback_id")}
+        # A replayed older state never overwrites a newer one.
+        connection.execute(
+            statement.on_conflict_do_update(
+                constraint="callbacks_node_callback_id_key",
+                set_=changed,
+                where=callbacks.c.updated_at <= statement.excluded.updated_at,
+            ),
+            callback_rows,
+        )
+    if call_rows:
+        statement = insert(calls)
+        statement = statement.on_conflict_do_update(
+            constraint="calls_node_linkedid_key",
+            set_={name: statement.excluded[name] for name in call_rows[0] if name not in ("node", "linkedid")},
+        )
+        connection.execute(statement, call_rows)
+    if agent_rows:
+        connection.execute(
+            insert(agent_events).on_conflict_do_nothing(constraint="agent_events_node_agent_at_state_key"),
+            agent_rows,
+        )
+    for update in (r for r in batch if isinstance(r, CallUpdate)):  # after the records they amend
+        connection.execute(
+            calls.update()
+            .where(calls.c.node == update.node, calls.c.linkedid == update.linkedid)
+            .values(**update.changes())
+        )
+    marks = marks_for(batch)  # in this transaction: what the rollups must recompute is never lost
+    if marks:
+        connection.execute(insert(rollup_marks), marks)
 
 
 def _identity(record: CallRecord | CallStep | Callback | CallUpdate | Recording | MonitorSession | AuditEntry) -> str:
