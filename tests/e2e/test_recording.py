@@ -193,7 +193,8 @@ def test_a_support_call_is_recorded_in_stereo_with_a_pause_typed_on_the_agents_k
     )
     assert float(counted['callcenter_calls_total{event="answered",queue="support"}']) >= 1, counted
     assert float(counted['callcenter_calls_total{event="offered",queue="support"}']) >= 1, counted
-    assert 'callcenter_agi_command_seconds_count{command="EXEC"}' in exposition
+    # labelled by the command and, for EXEC, its application (callcenter.asterisk.agi.command_label)
+    assert 'callcenter_agi_command_seconds_count{command="EXEC DIAL"}' in exposition
 
 
 def test_a_sales_call_is_recorded_on_demand_started_over_the_api_and_stopped_by_the_agents_key(
