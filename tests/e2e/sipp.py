@@ -104,14 +104,30 @@ def _free_port(host: str) -> int:
 
 
 def _free_even_port(host: str) -> int:
-    # SIPp's RTP port and the next one (RTCP) must be free.
-    for _ in range(50):
+    # SIPp binds four ports from its media port: audio RTP and RTCP, video RTP and RTCP (port + 3); all must be
+    # free, or SIPp fails ("Unable to bind video RTP socket ... Address already in use": a CI run lost a phone so).
+    for _ in range(200):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.bind((host, 0))
             port: int = probe.getsockname()[1]
-        if port % 2 == 0:
+        if port % 2 == 0 and port + 3 <= 65535 and _all_free(host, range(port, port + 4)):
             return port
-    raise RuntimeError("no free even UDP port")
+    raise RuntimeError("no four free UDP ports in a row")
+
+
+def _all_free(host: str, ports: range) -> bool:
+    probes = []
+    try:
+        for port in ports:
+            probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            probes.append(probe)
+            probe.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def run_sipp(
