@@ -227,7 +227,7 @@ async def ingest(url: str, params: Params, day: datetime) -> dict[str, float]:
     spool = params.run_dir / "spool"
     shutil.rmtree(spool, ignore_errors=True)
     engine = create_async_engine(url)
-    writer = RecordWriter(engine, spool)
+    writer = RecordWriter(url, spool)
     try:
         task = asyncio.create_task(writer.run())
         started = time.perf_counter()

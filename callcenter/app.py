@@ -301,7 +301,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     engine = create_async_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 3})
     # The rollup maintainer's passes run in a worker thread (pure Python between queries): a sync engine.
     rollup_engine = create_engine(url, pool_pre_ping=True, pool_size=1, connect_args={"connect_timeout": 3})
-    writer = RecordWriter(engine, settings.spool_dir, linger=0.2)
+    writer = RecordWriter(url, settings.spool_dir, linger=0.2)
     writer.recover()
     metrics = ServiceMetrics()
     prompts = PromptResolver(settings.sounds_dir, IN_ROOT_SOUNDS)
@@ -476,6 +476,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                     maintain_rollups(
                         rollup_engine,
                         lambda: dialplan.current,
+                        every=settings.rollup_seconds,
                         passed=metrics.rollup_marks,
                         set_aside=metrics.rollup_marks_set_aside,
                     ),

@@ -20,10 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import URL, Connection, create_engine
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callcenter.records import (
     AgentEvent,
@@ -84,15 +83,16 @@ def record_row(record: CallRecord) -> dict[str, Any]:
 
 
 class RecordWriter:
-    def __init__(self, engine: AsyncEngine, spool_dir: Path, batch_size: int = 500, linger: float = 0.0) -> None:
-        """``linger``: how long the first record waits for others before a flush (one transaction for what a
-        call writes in a moment, not one a record).
+    def __init__(self, database: str | URL, spool_dir: Path, batch_size: int = 500, linger: float = 0.0) -> None:
+        """``database``: the SQLAlchemy URL the writer makes its own engine of. ``linger``: how long the first
+        record waits for others before a flush (one transaction for what a call writes in a moment, not one a
+        record).
 
-        The SQL runs in a worker thread on a sync engine of the same database: building and sending a batch is
-        milliseconds of Python, and on the event loop it would hold up every FastAGI reply meanwhile.
+        The SQL runs in a worker thread on a sync engine: building and sending a batch is milliseconds of
+        Python, and on the event loop it would hold up every FastAGI reply meanwhile.
         """
         # No pre-ping (a round trip a flush): a connection lost is invalidated by the failed flush, which spools.
-        self._engine = create_engine(engine.url, pool_size=1, connect_args={"connect_timeout": 3})
+        self._engine = create_engine(database, pool_size=1, connect_args={"connect_timeout": 3})
         # Its connection is closed when the writer goes, closed or not (tests and tools make writers of their own).
         self._release = weakref.finalize(self, self._engine.dispose)
         self._spool_dir = spool_dir

@@ -43,7 +43,7 @@ def dialplan() -> Dialplan:
 
 
 async def write(engine: AsyncEngine, spool: Path, records: list[Record]) -> None:
-    writer = RecordWriter(engine, spool)
+    writer = RecordWriter(engine.url, spool)
     for record in records:
         writer.submit(record)
     assert await writer.flush()

@@ -27,7 +27,7 @@ AT = REPORT_NOW.replace(hour=10, minute=1)
 async def stack(database_url: str, tmp_path: Path) -> AsyncIterator[WebStack]:
     engine = create_async_engine(database_url)
     try:
-        writer = RecordWriter(engine, tmp_path / "spool")
+        writer = RecordWriter(database_url, tmp_path / "spool")
         connected, ended = AT + timedelta(seconds=5), AT + timedelta(seconds=65)
         writer.submit(CallStep(NODE, "hostile-1", AT, StepKind.QUEUED, "support", position=1))
         writer.submit(CallStep(NODE, "hostile-1", connected, StepKind.CONNECTED, "support", "1001", seconds=5))

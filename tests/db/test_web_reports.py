@@ -58,7 +58,7 @@ DATASET: list[Record] = [
 
 
 async def write_and_roll_up(engine: AsyncEngine, spool: Path) -> None:
-    writer = RecordWriter(engine, spool)
+    writer = RecordWriter(engine.url, spool)
     for record in DATASET:
         writer.submit(record)
     assert await writer.flush()

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from callcenter.config import Settings
 from callcenter.kpi.contacts import ContactOutcome, contacts_from_steps
@@ -318,13 +317,12 @@ def _spooled_gauge(settings: Settings) -> float:
 
 async def _replay(url: str, spool: Path) -> tuple[int, bool]:
     """A journal replayed by a writer of its own: (records recovered, all written)."""
-    engine = create_async_engine(url)
+    replay = RecordWriter(url, spool)
     try:
-        replay = RecordWriter(engine, spool)
         recovered = replay.recover()
         return recovered, await replay.flush()
     finally:
-        await engine.dispose()
+        replay.close()
 
 
 @pytest.mark.timeout(DB_OUTAGE_S + 150)

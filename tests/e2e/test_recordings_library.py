@@ -135,14 +135,11 @@ class Library:
 
     async def write(self, *records: Recording) -> None:
         """Through the record writer, as the service writes them."""
-        engine = create_async_engine(self.url)
-        try:
-            writer = RecordWriter(engine, self.recordings_dir.parent / "spool-test")
-            for record in records:
-                writer.submit(record)
-            assert await writer.flush() is True
-        finally:
-            await engine.dispose()
+        writer = RecordWriter(self.url, self.recordings_dir.parent / "spool-test")
+        for record in records:
+            writer.submit(record)
+        assert await writer.flush() is True
+        writer.close()
 
     def store(self, *records: Recording) -> None:
         asyncio.run(self.write(*records))
@@ -411,7 +408,7 @@ class Served:
 @pytest.fixture
 async def served(library: Library, settings: Settings, tmp_path: Path) -> AsyncIterator[Served]:
     engine = create_async_engine(library.url)
-    writer = RecordWriter(engine, tmp_path / "spool")
+    writer = RecordWriter(library.url, tmp_path / "spool")
     dialplan = load_dialplan(settings.dialplan_dir)
     acd = AcdService(*acd_rules(dialplan))
     recordings = RecordingLibrary(engine, library.recordings_dir, writer.submit, library.node)
