@@ -66,6 +66,9 @@ class Settings:
     web_session_idle: int = 1800  # seconds without a request before a session ends
     web_session_lifetime: int = 43200  # seconds after log-in before a session ends, used or not
     web_timezone: str = "UTC"  # what "today" is on the wallboard and the reports' default dates
+    # How often the report rollups take in what calls changed. Each pass re-sums every changed agent's
+    # current interval, so passes far apart cost less a call (reports lag by this; the wallboard does not).
+    rollup_seconds: int = 10
     # SIP addresses that keep failing (unknown sources, wrong passwords) are blocked in Asterisk for a while:
     # this many failures (0: never block) within the window (seconds) block the address for the period.
     sip_block_failures: int = 10
@@ -100,6 +103,8 @@ class Settings:
             raise ConfigError(
                 f"{_PREFIX}WEB_SESSION_IDLE must be at least 60 seconds and {_PREFIX}WEB_SESSION_LIFETIME at least that"
             )
+        if not 1 <= settings.rollup_seconds <= 300:
+            raise ConfigError(f"{_PREFIX}ROLLUP_SECONDS={settings.rollup_seconds}: expected 1 to 300 seconds")
         try:
             ZoneInfo(settings.web_timezone)
         except (ValueError, ZoneInfoNotFoundError):

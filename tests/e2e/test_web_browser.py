@@ -167,7 +167,7 @@ def test_the_admin_checks_the_dialplan_and_a_report_downloads_as_csv(base: str, 
         page.click("#dialplan-check")
         expect(page.locator("#dialplan-result")).to_have_text("Check: OK", timeout=WAIT_MS)
 
-        # Today's report by interval, downloaded until the rollups (kept every 2 s) hold every queue visit
+        # Today's report by interval, downloaded until the rollups (kept every 10 s) hold every queue visit
         # the raw steps show; earlier tests of this run put calls in the queues.
         deadline = time.monotonic() + 30
         while True:

@@ -87,6 +87,17 @@ def test_bad_int_error_names_the_right_variable_among_several() -> None:
         Settings.from_env({"CALLCENTER_SIP_PORT": "5060", "CALLCENTER_AGI_PORT": "four"})
 
 
+def test_the_rollup_period_defaults_to_ten_seconds_and_is_read_from_the_environment() -> None:
+    assert Settings.from_env({}).rollup_seconds == 10
+    assert Settings.from_env({"CALLCENTER_ROLLUP_SECONDS": "60"}).rollup_seconds == 60
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "301"])
+def test_a_rollup_period_out_of_range_is_refused(raw: str) -> None:
+    with pytest.raises(ConfigError, match=f"CALLCENTER_ROLLUP_SECONDS={raw}: expected 1 to 300 seconds"):
+        Settings.from_env({"CALLCENTER_ROLLUP_SECONDS": raw})
+
+
 def test_absolute_paths_are_kept(tmp_path: Path) -> None:
     settings = Settings.from_env({"CALLCENTER_ASTERISK_ROOT": str(tmp_path / "root")})
     assert settings.asterisk_root == tmp_path / "root"
