@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import sys
 import time
@@ -275,6 +276,7 @@ class LoadRun:
         result = PathResult(name, number)
         cpu: dict[float, tuple[float, float | None]] = {}
         while (rate := search.next_rate()) is not None:
+            self._settle(stack)
             count = max(1, round(rate * params.step_s))
             slug = f"{name.replace(' ', '-')}-{rate:g}"
             agents = self._agents(f"{slug}-agents", timings)
@@ -329,6 +331,24 @@ class LoadRun:
             result.asterisk_ms_per_call, result.service_ms_per_call = cpu[best.rate]
         result.saturated = search.lowest_failure is not None
         return result
+
+    def _settle(self, stack: Stack, idle_cores: float = 0.15, bound_s: float = 90.0) -> None:
+        """Wait until Asterisk and the service together use under ``idle_cores`` over a second (at most
+        ``bound_s``): work left from a step (an overloaded one's calls still being torn down, the records and
+        rollups of thousands of calls) must not be counted against the next."""
+        started = time.monotonic()
+        previous = self._cpu(stack)
+        while time.monotonic() - started < bound_s:
+            time.sleep(1.0)
+            now = self._cpu(stack)
+            busy = (now[0] - previous[0]) + ((now[1] or 0.0) - (previous[1] or 0.0))
+            previous = now
+            if busy < idle_cores:
+                waited = time.monotonic() - started
+                if waited > 2.5:
+                    self.log(f"{'':>15}settled in {waited:.0f} s")
+                return
+        self.log(f"{'':>15}not idle after {bound_s:g} s: the next step starts anyway")
 
     def _cpu(self, stack: Stack) -> tuple[float, float | None]:
         asterisk_pid = stack.asterisk.pid
@@ -600,6 +620,10 @@ def summary(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group()
@@ -627,6 +651,10 @@ def main(argv: list[str] | None = None) -> int:
     def log(line: str) -> None:
         print(line, flush=True)
 
+    # Stopped from outside (kill, or ^C where a background shell ignores SIGINT): the run's finally clause
+    # stops SIPp, the service, Asterisk and PostgreSQL instead of leaving them running.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _interrupt)
     report = LoadRun(params, run_dir.resolve(), port_base, log).run()
     report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     print(summary(report), flush=True)

@@ -74,6 +74,15 @@ def test_search_ends_when_the_first_rate_fails_or_the_steps_run_out() -> None:
     assert _run(short, capacity=1000) == [5, 10, 20]
 
 
+@pytest.mark.parametrize("capacity", [47, 113, 142, 149])
+def test_the_full_search_finds_a_rate_within_5_percent_of_the_capacity_in_its_steps(capacity: float) -> None:
+    # The ratio's target is 0.8: a 10 % search could report 110 against 140 (0.79) for 119 against 149.
+    search = RateSearch(FULL.start_rate, 1000, FULL.failure_limit, FULL.resolution, FULL.max_steps)
+    rates = _run(search, capacity=capacity)
+    assert len(rates) <= FULL.max_steps
+    assert search.best is not None and capacity / 1.05 <= search.best.rate <= capacity
+
+
 def test_one_failed_call_in_a_hundred_is_a_failed_step() -> None:
     assert StepResult(10, 100, 100, 5).passed(0.01)
     assert not StepResult(10, 100, 99, 5).passed(0.01)
