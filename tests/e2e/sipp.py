@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,23 +98,43 @@ class SippResult:
         return self.returncode == 0
 
 
+# Ports handed out lately, per address: a port probed free is free only until some SIPp binds it, and tests
+# start SIPp processes from several threads at once (a CI run lost a caller to "Unable to bind main socket":
+# one SIPp's SIP port picked inside another's media ports before either had bound them).
+_HELD_S = 60.0
+_handed_out: dict[tuple[str, int], float] = {}
+_handing_out = threading.Lock()
+
+
 def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-    return port
+    return _hand_out(host, 1, even=False)
 
 
 def _free_even_port(host: str) -> int:
     # SIPp binds four ports from its media port: audio RTP and RTCP, video RTP and RTCP (port + 3); all must be
     # free, or SIPp fails ("Unable to bind video RTP socket ... Address already in use": a CI run lost a phone so).
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind((host, 0))
-            port: int = probe.getsockname()[1]
-        if port % 2 == 0 and port + 3 <= 65535 and _all_free(host, range(port, port + 4)):
-            return port
-    raise RuntimeError("no four free UDP ports in a row")
+    return _hand_out(host, 4, even=True)
+
+
+def _hand_out(host: str, count: int, even: bool) -> int:
+    with _handing_out:
+        now = time.monotonic()
+        for key in [key for key, at in _handed_out.items() if now - at > _HELD_S]:
+            del _handed_out[key]
+        for _ in range(200):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                probe.bind((host, 0))
+                port: int = probe.getsockname()[1]
+            ports = range(port, port + count)
+            if (
+                (not even or port % 2 == 0)
+                and ports[-1] <= 65535
+                and not any((host, taken) in _handed_out for taken in ports)
+                and _all_free(host, ports)
+            ):
+                _handed_out.update({(host, taken): now for taken in ports})
+                return port
+    raise RuntimeError(f"no {count} free UDP ports in a row on {host}")
 
 
 def _all_free(host: str, ports: range) -> bool:
